@@ -1,0 +1,27 @@
+//! convscope: a microscope for lightweight convolutional networks.
+//!
+//! The root package is the eframe app (native and web). Panels are `*_ui` functions in [`panels`];
+//! what the app knows about compute is in [`compute_status`]; the web entry point is in `web.rs`.
+
+mod app;
+pub mod compute_status;
+mod panels;
+#[cfg(target_arch = "wasm32")]
+mod web;
+
+pub use app::ConvscopeApp;
+pub use compute_status::ComputeStatus;
+#[cfg(target_arch = "wasm32")]
+pub use web::start as start_web;
+
+/// eframe's wgpu configuration: eframe's own adapter choice, with a device that asks for the adapter's
+/// full storage-buffer limits so the same device can both draw the UI and run our compute kernels.
+pub fn wgpu_options() -> eframe::egui_wgpu::WgpuConfiguration {
+    let mut setup = eframe::egui_wgpu::WgpuSetupCreateNew::without_display_handle();
+    setup.device_descriptor = std::sync::Arc::new(|adapter| eframe::wgpu::DeviceDescriptor {
+        label: Some("convscope device (UI + compute)"),
+        required_limits: convscope_gpu::compute_limits(adapter),
+        ..Default::default()
+    });
+    eframe::egui_wgpu::WgpuConfiguration { wgpu_setup: setup.into(), ..Default::default() }
+}

@@ -1,0 +1,143 @@
+//! The web front end: probe WebGPU, start eframe on the page's canvas, and report the chosen backend to
+//! the page (`data-backend`, `data-adapter`, `data-fallback-reason` on `<html>`, and the title) so that
+//! users see it in the tab and the end-to-end tests can read it.
+
+use wasm_bindgen::{JsCast as _, JsValue};
+
+use crate::compute_status::WebGpuProbe;
+use crate::{ComputeStatus, ConvscopeApp};
+
+/// Start the app on `<canvas id="the_canvas_id">`. Errors are shown on the page, never swallowed.
+pub async fn start() {
+    eframe::WebLogger::init(log::LevelFilter::Info).ok();
+    let web_probe = probe_webgpu().await;
+    log::info!("WebGPU probe: {web_probe:?}");
+
+    let result = start_eframe(web_probe).await;
+    if let Err(message) = result {
+        log::error!("convscope failed to start: {message}");
+        set_root_attribute("data-backend", "error");
+        show_loading_text(&format!("convscope failed to start: {message}"));
+    } else {
+        hide_loading_text();
+    }
+}
+
+async fn start_eframe(web_probe: WebGpuProbe) -> Result<(), String> {
+    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let canvas = document
+        .get_element_by_id("the_canvas_id")
+        .ok_or("the page has no <canvas id=\"the_canvas_id\">")?
+        .dyn_into::<web_sys::HtmlCanvasElement>()
+        .map_err(|_| "#the_canvas_id is not a <canvas>")?;
+    let web_options = eframe::WebOptions { wgpu_options: crate::wgpu_options(), ..Default::default() };
+    eframe::WebRunner::new()
+        .start(canvas, web_options, Box::new(move |cc| Ok(Box::new(ConvscopeApp::new(cc, &web_probe)))))
+        .await
+        .map_err(|err| js_error_text(&err))
+}
+
+/// Ask the browser directly what WebGPU it offers, to explain a fallback and to name the adapter
+/// (wgpu only sees `GPUAdapterInfo.description`, which browsers often leave empty).
+async fn probe_webgpu() -> WebGpuProbe {
+    let Some(window) = web_sys::window() else { return WebGpuProbe::NoNavigatorGpu };
+    let gpu = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("gpu")).unwrap_or(JsValue::UNDEFINED);
+    if gpu.is_undefined() || gpu.is_null() {
+        return WebGpuProbe::NoNavigatorGpu;
+    }
+    let Ok(request) = js_sys::Reflect::get(&gpu, &JsValue::from_str("requestAdapter")) else {
+        return WebGpuProbe::NoNavigatorGpu;
+    };
+    let Some(request) = request.dyn_ref::<js_sys::Function>() else { return WebGpuProbe::NoNavigatorGpu };
+    let Ok(promise) = request.call0(&gpu).and_then(|p| p.dyn_into::<js_sys::Promise>().map_err(JsValue::from)) else {
+        return WebGpuProbe::NoAdapter;
+    };
+    let adapter = wasm_bindgen_futures::JsFuture::from(promise).await.unwrap_or(JsValue::NULL);
+    if adapter.is_null() || adapter.is_undefined() {
+        return WebGpuProbe::NoAdapter;
+    }
+    let info = js_sys::Reflect::get(&adapter, &JsValue::from_str("info")).unwrap_or(JsValue::UNDEFINED);
+    let field = |name: &str| {
+        js_sys::Reflect::get(&info, &JsValue::from_str(name)).ok().and_then(|v| v.as_string()).unwrap_or_default()
+    };
+    let mut parts: Vec<String> = ["vendor", "architecture", "description"]
+        .iter()
+        .map(|name| field(name))
+        .filter(|part| !part.is_empty())
+        .collect();
+    parts.dedup();
+    let description = if parts.is_empty() { "unnamed WebGPU adapter".to_owned() } else { parts.join(" ") };
+    WebGpuProbe::Adapter { description }
+}
+
+/// Writes the compute status into the page whenever it changes.
+#[derive(Default)]
+pub struct PageReport {
+    last: Option<ComputeStatus>,
+}
+
+impl PageReport {
+    pub fn report(&mut self, status: &ComputeStatus) {
+        if self.last.as_ref() == Some(status) {
+            return;
+        }
+        set_root_attribute("data-backend", status.key());
+        match status {
+            ComputeStatus::Gpu(summary) => {
+                set_root_attribute("data-adapter", &summary.short());
+                remove_root_attribute("data-fallback-reason");
+                set_title(&format!("convscope · WebGPU · {}", summary.name));
+            }
+            ComputeStatus::CpuFallback { reason } => {
+                remove_root_attribute("data-adapter");
+                set_root_attribute("data-fallback-reason", reason);
+                set_title("convscope · CPU fallback");
+            }
+        }
+        self.last = Some(status.clone());
+    }
+}
+
+fn root() -> Option<web_sys::Element> {
+    web_sys::window()?.document()?.document_element()
+}
+
+fn set_root_attribute(name: &str, value: &str) {
+    if let Some(root) = root() {
+        root.set_attribute(name, value).ok();
+    }
+}
+
+fn remove_root_attribute(name: &str) {
+    if let Some(root) = root() {
+        root.remove_attribute(name).ok();
+    }
+}
+
+fn set_title(title: &str) {
+    if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+        document.set_title(title);
+    }
+}
+
+fn loading_text() -> Option<web_sys::HtmlElement> {
+    web_sys::window()?.document()?.get_element_by_id("loading_text")?.dyn_into().ok()
+}
+
+fn show_loading_text(text: &str) {
+    if let Some(element) = loading_text() {
+        element.set_inner_text(text);
+    }
+}
+
+fn hide_loading_text() {
+    if let Some(element) = loading_text() {
+        element.remove();
+    }
+}
+
+fn js_error_text(err: &JsValue) -> String {
+    err.as_string()
+        .or_else(|| err.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
+        .unwrap_or_else(|| format!("{err:?}"))
+}

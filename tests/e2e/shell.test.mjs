@@ -1,0 +1,62 @@
+// End-to-end: the built dist/ in a real Chromium, once with software WebGPU and once without.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serveDist } from './server.mjs';
+import { launch, openApp, pixelStats, WEBGPU_FLAGS, NO_WEBGPU_FLAGS } from './browser.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = process.env.CONVSCOPE_DIST ?? join(here, '../../dist');
+const artifacts = join(here, 'artifacts');
+let server;
+
+before(async () => {
+  server = await serveDist(dist);
+  await mkdir(artifacts, { recursive: true });
+});
+after(async () => server?.close());
+
+async function checkRun(name, flags, expectBackend) {
+  const context = await launch(flags);
+  try {
+    const { page, consoleErrors, requests } = await openApp(context, server.url);
+    const screenshot = await page.screenshot();
+    await writeFile(join(artifacts, `${name}.png`), screenshot);
+
+    const report = await page.evaluate(() => ({ ...document.documentElement.dataset, title: document.title }));
+    await writeFile(join(artifacts, `${name}.json`), JSON.stringify({ report, consoleErrors, requests }, null, 2));
+
+    assert.deepEqual(consoleErrors, [], 'no console errors');
+    const origin = new URL(server.url).origin;
+    const foreign = requests.filter((url) => !url.startsWith('data:') && !url.startsWith('blob:')
+      && new URL(url).origin !== origin);
+    assert.deepEqual(foreign, [], 'every request is same-origin');
+
+    assert.equal(report.backend, expectBackend, `backend chosen (${JSON.stringify(report)})`);
+    const stats = await pixelStats(context, screenshot);
+    // A blank canvas is one colour; the shell has text (anti-aliased: many colours) on a plain background.
+    assert.ok(stats.distinctColors > 50 && stats.dominantShare < 0.99,
+      `screenshot is not blank: ${JSON.stringify(stats)}`);
+    return { report, page };
+  } finally {
+    await context.close();
+  }
+}
+
+test('with software WebGPU the app computes on a named WebGPU adapter', { timeout: 300_000 }, async () => {
+  const { report } = await checkRun('webgpu', WEBGPU_FLAGS, 'webgpu');
+  assert.ok(report.adapter && !report.adapter.startsWith('unnamed'), `adapter is named: ${report.adapter}`);
+  assert.match(report.adapter, /WebGPU$/);
+  assert.match(report.title, /WebGPU/);
+  assert.equal(report.fallbackReason, undefined);
+});
+
+test('without WebGPU the app falls back to the CPU and says why', { timeout: 300_000 }, async () => {
+  const { report } = await checkRun('cpu-fallback', NO_WEBGPU_FLAGS, 'cpu');
+  assert.ok(report.fallbackReason?.length > 20, `a reason is given: ${report.fallbackReason}`);
+  assert.match(report.fallbackReason, /WebGPU|navigator\.gpu|requestAdapter/);
+  assert.equal(report.adapter, undefined);
+  assert.match(report.title, /CPU fallback/);
+});
