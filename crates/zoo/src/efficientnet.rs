@@ -1,0 +1,163 @@
+//! # EfficientNet B0–B7
+//!
+//! Tan, Le. "EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks", ICML 2019,
+//! arXiv:1905.11946. Structure and names: `torchvision.models.efficientnet_b0` … `_b7` (0.29).
+//!
+//! Compound scaling: depth d = α^φ, width w = β^φ, resolution r = γ^φ with α = 1.2, β = 1.1, γ = 1.15; the
+//! released models round these to the (width, depth, resolution) table below (paper Table 2 footnote and
+//! the official `efficientnet_params`). Channels are rounded with `make_divisible(c · w, 8)` and stage
+//! repeats with `ceil(n · d)`, as in torchvision.
+//!
+//! Deviations: none known against torchvision at the paper's resolutions. (torchvision's B2 weights are
+//! evaluated at 288²; the zoo uses the paper's 260².)
+
+use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, NodeId, Shape};
+
+use crate::common::{Result, make_divisible, squeeze_excite, tv_conv_bn_act};
+use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+
+/// MBConv stages of B0 — the paper's Table 1: `(expansion, kernel, stride, input, output, repeats)`.
+const STAGES: [(usize, usize, usize, usize, usize, usize); 7] = [
+    (1, 3, 1, 32, 16, 1),
+    (6, 3, 2, 16, 24, 2),
+    (6, 5, 2, 24, 40, 2),
+    (6, 3, 2, 40, 80, 3),
+    (6, 5, 1, 80, 112, 3),
+    (6, 5, 2, 112, 192, 4),
+    (6, 3, 1, 192, 320, 1),
+];
+
+/// `(id, width, depth, resolution, dropout, published params, MACs, top-1)` — paper Table 2.
+type Row = (&'static str, f64, f64, usize, f32, f64, f64, f64);
+const VARIANTS: [Row; 8] = [
+    ("efficientnet_b0", 1.0, 1.0, 224, 0.2, 5.3e6, 0.39e9, 77.1),
+    ("efficientnet_b1", 1.0, 1.1, 240, 0.2, 7.8e6, 0.70e9, 79.1),
+    ("efficientnet_b2", 1.1, 1.2, 260, 0.3, 9.2e6, 1.0e9, 80.1),
+    ("efficientnet_b3", 1.2, 1.4, 300, 0.3, 12e6, 1.8e9, 81.6),
+    ("efficientnet_b4", 1.4, 1.8, 380, 0.4, 19e6, 4.2e9, 82.9),
+    ("efficientnet_b5", 1.6, 2.2, 456, 0.4, 30e6, 9.9e9, 83.6),
+    ("efficientnet_b6", 1.8, 2.6, 528, 0.5, 43e6, 19e9, 84.0),
+    ("efficientnet_b7", 2.0, 3.1, 600, 0.5, 66e6, 37e9, 84.3),
+];
+
+const TITLES: [&str; 8] = [
+    "EfficientNet-B0",
+    "EfficientNet-B1",
+    "EfficientNet-B2",
+    "EfficientNet-B3",
+    "EfficientNet-B4",
+    "EfficientNet-B5",
+    "EfficientNet-B6",
+    "EfficientNet-B7",
+];
+
+macro_rules! builder {
+    ($i:expr) => {
+        |v: &Variant| build(v, &VARIANTS[$i])
+    };
+}
+
+pub fn models() -> Vec<ModelEntry> {
+    let builders: [fn(&Variant) -> Result<Graph>; 8] =
+        [builder!(0), builder!(1), builder!(2), builder!(3), builder!(4), builder!(5), builder!(6), builder!(7)];
+    VARIANTS
+        .iter()
+        .zip(builders)
+        .zip(TITLES)
+        .map(|((&(id, width, _, resolution, _, params, macs, top1), builder), title)| ModelEntry {
+            id,
+            title,
+            family: "EfficientNet",
+            paper: "Tan & Le 2019, arXiv:1905.11946",
+            reference: "torchvision.models.efficientnet_b*",
+            default: imagenet(width, resolution),
+            width: true,
+            input: InputSpec::imagenet(resolution, resolution * 8 / 7),
+            published: Some(Published {
+                resolution,
+                params: Some(params),
+                macs: Some(macs),
+                top1: Some(top1),
+                source: "Tan & Le 2019, Table 2",
+            }),
+            builder,
+        })
+        .collect()
+}
+
+/// `variant.width` is the model's total width coefficient (B4: 1.4); depth comes from the row.
+fn build(variant: &Variant, row: &Row) -> Result<Graph> {
+    let &(id, _, depth, _, dropout, ..) = row;
+    let width = variant.width;
+    let adjust = |c: usize| make_divisible(c as f64 * width, 8);
+    let mut b = GraphBuilder::new(format!("{id} (width {width}, depth {depth})"));
+    let x = b.input(Shape::map(3, variant.resolution, variant.resolution))?;
+    let stem = adjust(32);
+    let mut x = b.block("stem", "features.0", |b| {
+        tv_conv_bn_act(b, "features.0", x, Conv2d::new(3, stem, 3, 2), Some(Activation::Silu))
+    })?;
+    let mut channels = stem;
+    for (s, &(expand, kernel, stride, _, out, repeats)) in STAGES.iter().enumerate() {
+        let out = adjust(out);
+        let repeats = (repeats as f64 * depth).ceil() as usize;
+        let stage = format!("features.{}", s + 1);
+        x = b.block("stage", &stage, |b| {
+            let mut x = x;
+            for i in 0..repeats {
+                let stride = if i == 0 { stride } else { 1 };
+                x = mbconv(b, &format!("{stage}.{i}"), x, channels, out, expand, kernel, stride)?;
+                channels = out;
+            }
+            Ok(x)
+        })?;
+    }
+    let head = 4 * channels;
+    let index = STAGES.len() + 1;
+    let x = b.block("head", format!("features.{index}"), |b| {
+        tv_conv_bn_act(b, &format!("features.{index}"), x, Conv2d::new(channels, head, 1, 1), Some(Activation::Silu))
+    })?;
+    b.block("classifier", "classifier", |b| {
+        let x = crate::common::pool_flatten(b, x, "avgpool")?;
+        let x = b.dropout("classifier.0", x, dropout)?;
+        b.linear("classifier.1", x, variant.num_classes, true)
+    })?;
+    b.finish()
+}
+
+/// torchvision's `MBConv`: 1×1 expansion (if any), k×k depthwise, SE (squeeze = input / 4, SiLU inside,
+/// sigmoid gate), 1×1 projection, residual (stochastic depth is the identity at inference).
+#[allow(clippy::too_many_arguments)]
+fn mbconv(
+    b: &mut GraphBuilder,
+    p: &str,
+    x: NodeId,
+    input: usize,
+    out: usize,
+    expand: usize,
+    kernel: usize,
+    stride: usize,
+) -> Result<NodeId> {
+    let expanded = make_divisible((input * expand) as f64, 8);
+    b.block("MBConv", p, |b| {
+        let mut y = x;
+        let mut layer = 0;
+        if expanded != input {
+            y = tv_conv_bn_act(
+                b,
+                &format!("{p}.block.0"),
+                y,
+                Conv2d::new(input, expanded, 1, 1),
+                Some(Activation::Silu),
+            )?;
+            layer += 1;
+        }
+        let dw = Conv2d::new(expanded, expanded, kernel, stride).depthwise();
+        y = tv_conv_bn_act(b, &format!("{p}.block.{layer}"), y, dw, Some(Activation::Silu))?;
+        let se = format!("{p}.block.{}", layer + 1);
+        let names = [format!("{se}.fc1"), format!("{se}.fc2")];
+        let squeeze = (input / 4).max(1);
+        y = squeeze_excite(b, &se, [&names[0], &names[1]], y, squeeze, Activation::Silu, Activation::Sigmoid)?;
+        y = tv_conv_bn_act(b, &format!("{p}.block.{}", layer + 2), y, Conv2d::new(expanded, out, 1, 1), None)?;
+        if stride == 1 && input == out { b.add(&format!("{p}.add"), x, y) } else { Ok(y) }
+    })
+}

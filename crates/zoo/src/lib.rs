@@ -1,0 +1,44 @@
+//! The architecture zoo: every seed network as a [`convscope_graph::Graph`], built block by block with
+//! node names equal to the reference implementation's state-dict prefixes.
+//!
+//! One file per family, each opening with the paper and the reference implementation it follows and its
+//! known deviations. [`registry()`] lists every model with its default variant, input spec and published
+//! numbers; the tests iterate over it, so a model is tested by being added.
+
+mod common;
+mod efficientnet;
+mod ghostnet;
+mod mobilenet_v1;
+mod mobilenet_v2;
+mod mobilenet_v3;
+mod registry;
+mod resnet;
+mod shufflenet_v2;
+mod squeezenet;
+mod vgg;
+
+pub use common::make_divisible;
+pub use registry::{InputSpec, ModelEntry, Published, Variant, find, registry};
+
+/// Build model `id` with `variant`, or say why not.
+pub fn build(id: &str, variant: &Variant) -> Result<convscope_graph::Graph, ZooError> {
+    let entry = find(id).ok_or_else(|| ZooError::UnknownModel(id.to_owned()))?;
+    entry.build(variant).map_err(ZooError::Build)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZooError {
+    UnknownModel(String),
+    Build(convscope_graph::BuildError),
+}
+
+impl std::fmt::Display for ZooError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::UnknownModel(id) => write!(f, "no model named {id:?} in the zoo (`convscope list` shows them)"),
+            Self::Build(err) => write!(f, "the model cannot be built with these settings: {err}"),
+        }
+    }
+}
+
+impl std::error::Error for ZooError {}

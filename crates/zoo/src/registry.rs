@@ -1,0 +1,100 @@
+//! Every model of the zoo with its default variant, input spec and published numbers.
+
+use convscope_graph::{BuildError, Graph};
+
+/// The knobs every model understands. Models ignore what they cannot vary (see [`ModelEntry::width`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Variant {
+    /// Width multiplier α applied to every layer's channels (1.0 = the paper's base model).
+    pub width: f64,
+    /// Input side in pixels (square input).
+    pub resolution: usize,
+    pub num_classes: usize,
+}
+
+/// How an image becomes the network input: resize the shorter side, centre-crop, normalize.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InputSpec {
+    pub resolution: usize,
+    /// Shorter side after resizing, before the centre crop.
+    pub resize: usize,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+}
+
+impl InputSpec {
+    /// torchvision's ImageNet preprocessing: resize 256 (scaled with the crop), crop, ImageNet mean/std.
+    pub const fn imagenet(resolution: usize, resize: usize) -> Self {
+        Self { resolution, resize, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }
+    }
+}
+
+/// A number a paper or an official repository prints for this model.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Published {
+    pub resolution: usize,
+    pub params: Option<f64>,
+    /// Multiply-accumulates (what most of these papers call FLOPs).
+    pub macs: Option<f64>,
+    pub top1: Option<f64>,
+    /// Paper table or repository file.
+    pub source: &'static str,
+}
+
+/// One model of the zoo.
+pub struct ModelEntry {
+    /// The id the CLI and the app use (torchvision's or timm's name where they have the model).
+    pub id: &'static str,
+    pub title: &'static str,
+    pub family: &'static str,
+    /// The paper, e.g. "Sandler et al. 2018, arXiv:1801.04381".
+    pub paper: &'static str,
+    /// The implementation whose structure and names the graph follows.
+    pub reference: &'static str,
+    pub default: Variant,
+    /// Whether [`Variant::width`] changes the network.
+    pub width: bool,
+    pub input: InputSpec,
+    pub published: Option<Published>,
+    pub(crate) builder: fn(&Variant) -> Result<Graph, BuildError>,
+}
+
+impl ModelEntry {
+    pub fn build(&self, variant: &Variant) -> Result<Graph, BuildError> {
+        (self.builder)(variant)
+    }
+
+    pub fn build_default(&self) -> Result<Graph, BuildError> {
+        self.build(&self.default)
+    }
+}
+
+impl std::fmt::Debug for ModelEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelEntry").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+/// Every model, in the order the picker shows them.
+pub fn registry() -> Vec<ModelEntry> {
+    let mut models = Vec::new();
+    models.extend(crate::squeezenet::models());
+    models.extend(crate::mobilenet_v1::models());
+    models.extend(crate::mobilenet_v2::models());
+    models.extend(crate::mobilenet_v3::models());
+    models.extend(crate::shufflenet_v2::models());
+    models.extend(crate::efficientnet::models());
+    models.extend(crate::ghostnet::models());
+    models.extend(crate::resnet::models());
+    models.extend(crate::vgg::models());
+    models
+}
+
+pub fn find(id: &str) -> Option<ModelEntry> {
+    registry().into_iter().find(|entry| entry.id == id)
+}
+
+/// A variant with the usual 1000 ImageNet classes.
+pub(crate) const fn imagenet(width: f64, resolution: usize) -> Variant {
+    Variant { width, resolution, num_classes: 1000 }
+}

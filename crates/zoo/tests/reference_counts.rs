@@ -1,0 +1,113 @@
+//! Every zoo model against its reference implementation, layer by layer.
+//!
+//! `tests/reference/<id>.json` were written by `tools/reference_counts.py` from torchvision 0.29.2 / timm
+//! 1.0.31 (torch 2.15.0): for every module that owns parameters (or is a Conv2d/Linear), its state-dict
+//! prefix, class, own parameter count and conv+linear MACs at the stated resolution. The zoo's graph must
+//! list the same modules, by name and in order, with the same counts, and the totals must match exactly.
+
+// Test helpers fail by panicking, like the tests themselves.
+#![allow(clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+use convscope_graph::{GraphCost, Op};
+use convscope_zoo::{Variant, registry};
+
+#[derive(serde::Deserialize)]
+struct Reference {
+    id: String,
+    /// The width multiplier, where the file is a variant (`<id>@<width>.json`); else the default.
+    width: Option<f64>,
+    source: String,
+    resolution: usize,
+    params: u64,
+    bn_params: u64,
+    macs: u64,
+    modules: Vec<(String, String, u64, u64)>,
+}
+
+fn references() -> Vec<(String, Reference)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/reference");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/reference exists")
+        .map(|entry| entry.expect("readable entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("reference readable");
+            let name = path.file_stem().expect("file name").to_string_lossy().into_owned();
+            (name, serde_json::from_str(&text).expect("reference JSON parses"))
+        })
+        .collect()
+}
+
+/// Models whose reference implementation is in neither torchvision nor timm, with the reason.
+const NO_REFERENCE: &[(&str, &str)] = &[];
+
+#[test]
+fn every_model_has_a_reference_at_its_default_variant() {
+    let refs = references();
+    for entry in registry() {
+        let has = refs.iter().any(|(_, r)| r.id == entry.id && r.width.is_none_or(|w| w == entry.default.width));
+        assert!(
+            has || NO_REFERENCE.iter().any(|(id, _)| *id == entry.id),
+            "{}: no tests/reference/{}.json; run tools/reference_counts.py or list it in NO_REFERENCE",
+            entry.id,
+            entry.id
+        );
+    }
+}
+
+#[test]
+fn every_reference_is_matched_layer_by_layer() {
+    let refs = references();
+    assert!(refs.len() >= 30, "only {} reference files", refs.len());
+    for (file, reference) in refs {
+        let entry =
+            convscope_zoo::find(&reference.id).unwrap_or_else(|| panic!("{file}: no zoo model {}", reference.id));
+        let width = reference.width.unwrap_or(entry.default.width);
+        let variant = Variant { resolution: reference.resolution, width, ..entry.default };
+        let graph = entry.build(&variant).unwrap_or_else(|err| panic!("{file}: {err}"));
+        let cost = GraphCost::of(&graph);
+
+        let ours: Vec<(String, u64, u64)> = graph
+            .nodes
+            .iter()
+            .zip(&cost.per_node)
+            .filter(|(node, _)| matches!(node.op, Op::Conv2d(_) | Op::Linear { .. } | Op::BatchNorm { .. }))
+            .map(|(node, c)| (node.name.clone(), c.params, c.macs))
+            .collect();
+        let theirs: Vec<(String, u64, u64)> =
+            reference.modules.iter().map(|(name, _, params, macs)| (name.clone(), *params, *macs)).collect();
+        for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            assert_eq!(a, b, "{file}: module #{i} differs from {} (ours, reference)", reference.source);
+        }
+        assert_eq!(ours.len(), theirs.len(), "{file}: module count differs from {}", reference.source);
+
+        assert_eq!(cost.total.params, reference.params, "{file}: params vs {}", reference.source);
+        assert_eq!(cost.total.bn_params, reference.bn_params, "{file}: BN params vs {}", reference.source);
+        assert_eq!(cost.total.macs, reference.macs, "{file}: MACs vs {}", reference.source);
+    }
+}
+
+#[test]
+fn every_model_builds_with_its_defaults_and_has_a_classifier_output() {
+    for entry in registry() {
+        let graph = entry.build_default().unwrap_or_else(|err| panic!("{}: {err}", entry.id));
+        let output = graph.output().expect("non-empty graph").output;
+        assert_eq!(output, convscope_graph::Shape::vector(entry.default.num_classes), "{}", entry.id);
+        assert_eq!(graph.input_shape().h, entry.input.resolution, "{}: default resolution = input spec", entry.id);
+    }
+}
+
+#[test]
+fn ids_are_unique() {
+    let mut ids: Vec<&str> = registry().iter().map(|e| e.id).collect::<Vec<_>>().leak().to_vec();
+    ids.sort_unstable();
+    let before = ids.len();
+    ids.dedup();
+    assert_eq!(before, ids.len(), "duplicate model ids");
+}

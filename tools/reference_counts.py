@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Write per-module parameter and MAC counts of reference implementations for the zoo tests.
+
+Not run in CI. Run in a throw-away venv outside the repository:
+
+    python3 -m venv /tmp/torch-venv
+    /tmp/torch-venv/bin/pip install torch==2.15.0 torchvision==0.29.2 timm==1.0.31
+    /tmp/torch-venv/bin/python tools/reference_counts.py [zoo_id ...]
+
+For every model it writes crates/zoo/tests/reference/<zoo_id>.json:
+
+    {"id", "source", "resolution", "params", "bn_params", "macs",
+     "modules": [[name, class, own_params, macs], ...]}
+
+`modules` lists every module that owns parameters (Conv2d, Linear, BatchNorm2d, ...) in registration
+order; `macs` counts Conv2d as output elements × (in_channels / groups) × kh × kw and Linear as
+in_features × out_features per output row — the conv+linear multiply-accumulate convention. Counts are
+per sample (batch 1). The zoo's graph must reproduce every row by name.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import timm
+import torch
+import torchvision
+
+OUT = Path(__file__).resolve().parent.parent / "crates" / "zoo" / "tests" / "reference"
+TV = f"torchvision {torchvision.__version__.split('+')[0]} (torch {torch.__version__.split('+')[0]})"
+TIMM = f"timm {timm.__version__} (torch {torch.__version__.split('+')[0]})"
+
+
+def tv(name, **kw):
+    return lambda: getattr(torchvision.models, name)(weights=None, **kw), TV
+
+
+def tm(name, **kw):
+    return lambda: timm.create_model(name, pretrained=False, **kw), TIMM
+
+
+def tm_mobilenet_v1(width):
+    from timm.models.efficientnet import _gen_mobilenet_v1
+
+    return lambda: _gen_mobilenet_v1("mobilenetv1_100", width), TIMM + " _gen_mobilenet_v1"
+
+
+# reference file name (zoo id, optionally @width) -> (constructor, source, resolution)
+MODELS = {
+    "squeezenet1_0": (*tv("squeezenet1_0"), 224),
+    "squeezenet1_1": (*tv("squeezenet1_1"), 224),
+    "mobilenet_v2": (*tv("mobilenet_v2"), 224),
+    "mobilenet_v3_large": (*tv("mobilenet_v3_large"), 224),
+    "mobilenet_v3_small": (*tv("mobilenet_v3_small"), 224),
+    "shufflenet_v2_x0_5": (*tv("shufflenet_v2_x0_5"), 224),
+    "shufflenet_v2_x1_0": (*tv("shufflenet_v2_x1_0"), 224),
+    "shufflenet_v2_x1_5": (*tv("shufflenet_v2_x1_5"), 224),
+    "shufflenet_v2_x2_0": (*tv("shufflenet_v2_x2_0"), 224),
+    "resnet50": (*tv("resnet50"), 224),
+    "vgg16": (*tv("vgg16"), 224),
+    "efficientnet_b0": (*tv("efficientnet_b0"), 224),
+    "efficientnet_b1": (*tv("efficientnet_b1"), 240),
+    "efficientnet_b2": (*tv("efficientnet_b2"), 260),
+    "efficientnet_b3": (*tv("efficientnet_b3"), 300),
+    "efficientnet_b4": (*tv("efficientnet_b4"), 380),
+    "efficientnet_b5": (*tv("efficientnet_b5"), 456),
+    "efficientnet_b6": (*tv("efficientnet_b6"), 528),
+    "efficientnet_b7": (*tv("efficientnet_b7"), 600),
+    "mobilenet_v1": (*tm("mobilenetv1_100"), 224),
+    "ghostnet_050": (*tm("ghostnet_050"), 224),
+    "ghostnet_100": (*tm("ghostnet_100"), 224),
+    "ghostnet_130": (*tm("ghostnet_130"), 224),
+    # Width and resolution variants.
+    "mobilenet_v1@0.75": (*tm_mobilenet_v1(0.75), 224),
+    "mobilenet_v1@0.5": (*tm_mobilenet_v1(0.5), 160),
+    "mobilenet_v1@0.25": (*tm_mobilenet_v1(0.25), 128),
+    "mobilenet_v2@1.4": (*tv("mobilenet_v2", width_mult=1.4), 224),
+    "mobilenet_v2@0.35": (*tv("mobilenet_v2", width_mult=0.35), 192),
+    "mobilenet_v3_large@0.75": (*tv("mobilenet_v3_large", width_mult=0.75), 224),
+    "mobilenet_v3_small@0.5": (*tv("mobilenet_v3_small", width_mult=0.5), 160),
+}
+
+
+def count(model_id):
+    make, source, resolution = MODELS[model_id]
+    torch.manual_seed(0)
+    model = make().eval()
+    macs = {}
+
+    def hook(module, inputs, output):
+        name = names[module]
+        if isinstance(module, torch.nn.Conv2d):
+            k = module.kernel_size[0] * module.kernel_size[1]
+            n = output.numel() // output.shape[0] * (module.in_channels // module.groups) * k
+        else:  # Linear
+            n = output.numel() // output.shape[0] * module.in_features
+        macs[name] = macs.get(name, 0) + n
+
+    names = {m: n for n, m in model.named_modules()}
+    for module in names:
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
+            module.register_forward_hook(hook)
+    with torch.no_grad():
+        model(torch.zeros(1, 3, resolution, resolution))
+
+    modules = []
+    bn_params = 0
+    for name, module in model.named_modules():
+        own = sum(p.numel() for p in module.parameters(recurse=False))
+        if own == 0 and name not in macs:
+            continue
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            bn_params += own
+        modules.append([name, type(module).__name__, own, macs.get(name, 0)])
+    zoo_id, _, width = model_id.partition("@")
+    return {
+        "id": zoo_id,
+        "width": float(width) if width else None,
+        "source": source,
+        "script": "tools/reference_counts.py",
+        "resolution": resolution,
+        "params": sum(p.numel() for p in model.parameters()),
+        "bn_params": bn_params,
+        "macs": sum(macs.values()),
+        "modules": modules,
+    }
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    for model_id in sys.argv[1:] or MODELS:
+        result = count(model_id)
+        path = OUT / f"{model_id}.json"
+        rows = ",\n    ".join(json.dumps(row) for row in result.pop("modules"))
+        head = json.dumps(result, indent=2)[:-2]
+        path.write_text(f'{head},\n  "modules": [\n    {rows}\n  ]\n}}\n')
+        print(f"{model_id}: params {result['params']:,}  macs {result['macs']:,}  -> {path.name}")
+
+
+if __name__ == "__main__":
+    main()
