@@ -14,6 +14,7 @@ pub mod cost;
 mod error;
 mod graph;
 mod op;
+pub mod report;
 mod shape;
 
 pub use block::{Block, BlockId};
@@ -22,4 +23,5 @@ pub use cost::{Cost, FlopConvention, GraphCost};
 pub use error::BuildError;
 pub use graph::{Graph, Node, NodeId};
 pub use op::{Activation, Arithmetic, Conv2d, Op, Padding, Pool, PoolKind};
+pub use report::Report;
 pub use shape::Shape;

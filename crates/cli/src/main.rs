@@ -1,0 +1,133 @@
+//! `convscope`: the zoo and its cost tables from the command line.
+//!
+//! ```text
+//! convscope list
+//! convscope table <id> [--width X] [--resolution R] [--format text|csv|json|md] [--flops 2mac|mac|all]
+//! ```
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use convscope_graph::{FlopConvention, Report};
+use convscope_zoo::Variant;
+
+#[derive(Parser)]
+#[command(name = "convscope", version, about = "A microscope for lightweight convolutional networks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every model of the zoo with its default input and computed size.
+    List,
+    /// Print the per-layer table of a model: shapes, parameters, MACs, FLOPs.
+    Table {
+        /// Model id, as printed by `convscope list`.
+        id: String,
+        /// Width multiplier (models whose width can vary).
+        #[arg(long, allow_negative_numbers = true)]
+        width: Option<f64>,
+        /// Input resolution in pixels (square input).
+        #[arg(long, allow_negative_numbers = true)]
+        resolution: Option<usize>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// What counts as a FLOP.
+        #[arg(long, value_enum, default_value_t = Flops::TwoPerMac)]
+        flops: Flops,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Csv,
+    Json,
+    Md,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Flops {
+    /// 2 FLOPs per multiply-accumulate, convolutions and linear layers only.
+    #[value(name = "2mac")]
+    TwoPerMac,
+    /// FLOPs = MACs (most lightweight-CNN papers).
+    Mac,
+    /// 2 per MAC plus BN, activations, element-wise work and pooling.
+    All,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("convscope: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match cli.command {
+        Command::List => {
+            writeln!(stdout, "{:<22} {:<22} {:>6} {:>12} {:>15}  family", "id", "title", "input", "params", "MACs")?;
+            for entry in convscope_zoo::registry() {
+                let graph = entry.build_default().with_context(|| format!("building {}", entry.id))?;
+                let cost = convscope_graph::GraphCost::of(&graph).total;
+                writeln!(
+                    stdout,
+                    "{:<22} {:<22} {:>6} {:>12} {:>15}  {}",
+                    entry.id,
+                    entry.title,
+                    entry.default.resolution,
+                    convscope_graph::report::group(cost.params),
+                    convscope_graph::report::group(cost.macs),
+                    entry.family
+                )?;
+            }
+        }
+        Command::Table { id, width, resolution, format, flops } => {
+            let entry = convscope_zoo::find(&id)
+                .with_context(|| format!("no model named {id:?} in the zoo (`convscope list` shows them)"))?;
+            if width.is_some() && !entry.width {
+                bail!("{id} has no width multiplier; its widths are fixed by the paper");
+            }
+            if let Some(w) = width
+                && !(w.is_finite() && w > 0.0 && w <= 16.0)
+            {
+                bail!("--width must be a number in (0, 16], got {w}");
+            }
+            if resolution == Some(0) {
+                bail!("--resolution must be positive");
+            }
+            let variant = Variant {
+                width: width.unwrap_or(entry.default.width),
+                resolution: resolution.unwrap_or(entry.default.resolution),
+                ..entry.default
+            };
+            let graph = entry.build(&variant).with_context(|| format!("{id} cannot be built with these settings"))?;
+            let convention = match flops {
+                Flops::TwoPerMac => FlopConvention::TWO_PER_MAC,
+                Flops::Mac => FlopConvention::MACS,
+                Flops::All => FlopConvention::ALL,
+            };
+            let report = Report::new(&graph, &convention);
+            let text = match format {
+                Format::Text => report.to_text(),
+                Format::Csv => report.to_csv(),
+                Format::Json => report.to_json(),
+                Format::Md => report.to_markdown(),
+            };
+            stdout.write_all(text.as_bytes())?;
+            if !text.ends_with('\n') {
+                writeln!(stdout)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! The `convscope` binary end to end: outputs parse and carry the reference numbers; bad input exits
+//! non-zero with one line on stderr.
+
+// Test helpers fail by panicking, like the tests themselves.
+#![allow(clippy::expect_used, clippy::panic)]
+
+use std::process::{Command, Output};
+
+fn convscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_convscope")).args(args).output().expect("convscope runs")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
+}
+
+#[test]
+fn table_json_has_totals_and_layers_matching_torchvision() {
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&convscope(&["table", "mobilenet_v2", "--format", "json"]))).expect("valid JSON");
+    // torchvision 0.29.2 mobilenet_v2(): sum(p.numel()) = 3,504,872; conv+linear MACs at 224² = 300,774,272
+    // (tools/reference_counts.py).
+    assert_eq!(json["totals"]["params"], 3_504_872);
+    assert_eq!(json["totals"]["macs"], 300_774_272);
+    let layers = json["layers"].as_array().expect("layers array");
+    let first = &layers[0];
+    assert_eq!(first["name"], "features.0.0");
+    assert_eq!(first["op"], "Conv2d 3×3 /2");
+    assert_eq!(first["input_shapes"][0], "[3×224×224]");
+    assert_eq!(first["output_shape"], "[32×112×112]");
+    assert_eq!(first["params"], 864);
+    assert_eq!(first["macs"], 10_838_016);
+    assert_eq!(first["block"], "features.0");
+    let sum: u64 = layers.iter().map(|l| l["params"].as_u64().expect("params")).sum();
+    assert_eq!(sum, 3_504_872, "layers add up to the total");
+}
+
+#[test]
+fn width_and_resolution_change_the_network() {
+    let json: serde_json::Value = serde_json::from_str(&stdout(&convscope(&[
+        "table",
+        "mobilenet_v1",
+        "--width",
+        "0.5",
+        "--resolution",
+        "160",
+        "--format",
+        "json",
+    ])))
+    .expect("valid JSON");
+    // timm 1.0.31 _gen_mobilenet_v1(ch_multiplier=0.5) at 160²: 1,331,592 params, 76,524,800 MACs
+    // (tools/reference_counts.py; the paper's Table 9 says 1.32M and 76M).
+    assert_eq!(json["totals"]["params"], 1_331_592);
+    assert_eq!(json["totals"]["macs"], 76_524_800);
+}
+
+#[test]
+fn csv_markdown_and_text_render() {
+    let csv = stdout(&convscope(&["table", "squeezenet1_1", "--format", "csv"]));
+    assert!(csv.starts_with("name,op,block,input_shapes,output_shape,params,macs"));
+    assert!(csv.lines().any(|l| l.starts_with("features.3.squeeze,Conv2d 1×1,")));
+    let md = stdout(&convscope(&["table", "squeezenet1_1", "--format", "md"]));
+    // torchvision 0.29.2 squeezenet1_1(): 1,235,496 params.
+    assert!(md.contains("| **total** | | | **1235496** |"), "{md}");
+    let text = stdout(&convscope(&["table", "squeezenet1_1"]));
+    assert!(text.contains("total: 1,235,496 params"), "{text}");
+}
+
+#[test]
+fn list_names_every_zoo_model() {
+    let list = stdout(&convscope(&["list"]));
+    for entry in convscope_zoo::registry() {
+        assert!(list.lines().any(|l| l.starts_with(&format!("{} ", entry.id))), "{} missing from list", entry.id);
+    }
+}
+
+#[test]
+fn bad_input_exits_non_zero_with_one_line() {
+    for (args, expected) in [
+        (vec!["table", "no_such_net"], "no model named \"no_such_net\""),
+        (vec!["table", "resnet50", "--width", "0.5"], "has no width multiplier"),
+        (vec!["table", "mobilenet_v2", "--width", "-1"], "--width must be a number"),
+        (vec!["table", "mobilenet_v2", "--resolution", "0"], "--resolution must be positive"),
+        (
+            vec!["table", "squeezenet1_0", "--resolution", "8"],
+            "kernel 3×3 (dilated) is larger than the padded input 1×1",
+        ),
+        (vec!["table", "vgg16", "--resolution", "256"], "expects a 7×7 map"),
+    ] {
+        let output = convscope(&args);
+        assert!(!output.status.success(), "{args:?} should fail");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: one line, got {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
