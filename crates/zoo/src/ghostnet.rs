@@ -52,6 +52,7 @@ pub fn models() -> Vec<ModelEntry> {
         published: Some(Published {
             resolution: 224,
             params: Some(params),
+            params_without_bn: false,
             macs: Some(macs),
             top1: Some(top1),
             source: "Han et al. 2020, Table 7",

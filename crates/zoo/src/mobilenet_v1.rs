@@ -28,6 +28,7 @@ pub fn models() -> Vec<ModelEntry> {
         published: Some(Published {
             resolution: 224,
             params: Some(4.2e6),
+            params_without_bn: false,
             macs: Some(569e6),
             top1: Some(70.6),
             source: "Howard et al. 2017, Table 6",

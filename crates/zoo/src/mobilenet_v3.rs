@@ -81,6 +81,7 @@ pub fn models() -> Vec<ModelEntry> {
         published: Some(Published {
             resolution: 224,
             params: Some(params),
+            params_without_bn: false,
             macs: Some(macs),
             top1: Some(top1),
             source: "Howard et al. 2019, Table 3 (final version)",

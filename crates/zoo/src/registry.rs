@@ -34,6 +34,8 @@ impl InputSpec {
 pub struct Published {
     pub resolution: usize,
     pub params: Option<f64>,
+    /// Whether `params` leaves out BN's affine weights (TensorFlow's count, e.g. MobileNetV2's 3.47M).
+    pub params_without_bn: bool,
     /// Multiply-accumulates (what most of these papers call FLOPs).
     pub macs: Option<f64>,
     pub top1: Option<f64>,

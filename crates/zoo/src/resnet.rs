@@ -29,6 +29,7 @@ pub fn models() -> Vec<ModelEntry> {
         published: Some(Published {
             resolution: 224,
             params: Some(25.6e6),
+            params_without_bn: false,
             macs: Some(3.8e9),
             top1: Some(76.1),
             source: "He et al. 2016, Table 1 (3.8 GFLOPs, v1); top-1: torchvision IMAGENET1K_V1",

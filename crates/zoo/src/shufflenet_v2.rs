@@ -45,6 +45,7 @@ pub fn models() -> Vec<ModelEntry> {
             published: Some(Published {
                 resolution: 224,
                 params: Some(params),
+                params_without_bn: false,
                 macs: Some(macs),
                 top1: Some(top1),
                 source: "Ma et al. 2018, Table 5 / megvii-model ShuffleNet-Series README",

@@ -66,6 +66,7 @@ pub fn models() -> Vec<ModelEntry> {
             Published {
                 resolution: 227,
                 params: Some(1.25e6),
+                params_without_bn: false,
                 macs: Some(0.86e9), // "1.72 GFLOPs" counted as 2 × MACs.
                 top1: Some(57.5),
                 source: "Iandola et al. 2016, Tables 1–2; forresti/SqueezeNet README (1.72 GFLOPs)",
@@ -78,6 +79,7 @@ pub fn models() -> Vec<ModelEntry> {
             Published {
                 resolution: 227,
                 params: None,
+                params_without_bn: false,
                 macs: Some(0.36e9), // "0.72 GFLOPs" counted as 2 × MACs.
                 top1: None,
                 source: "forresti/SqueezeNet SqueezeNet_v1.1/README.md (0.72 GFLOPs)",

@@ -28,6 +28,7 @@ pub fn models() -> Vec<ModelEntry> {
         published: Some(Published {
             resolution: 224,
             params: Some(138e6),
+            params_without_bn: false,
             macs: Some(15.5e9),
             top1: Some(71.6),
             source: "Simonyan & Zisserman 2015, Table 2 (138M params); torchvision model docs (15.47 \"GFLOPS\", i.e. MACs; 71.59 top-1)",
