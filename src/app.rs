@@ -3,7 +3,17 @@
 use convscope_gpu::GpuContext;
 
 use crate::compute_status::{self, ComputeStatus, WebGpuProbe};
+use crate::model_view::ModelView;
 use crate::panels;
+
+/// The central area's tabs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Build,
+    Layers,
+    Compare,
+    About,
+}
 
 /// The whole app. Panels get borrowed pieces of it; nothing here knows wgpu beyond holding the context.
 pub struct ConvscopeApp {
@@ -11,6 +21,12 @@ pub struct ConvscopeApp {
     /// The device kernels run on: eframe's own, when it can compute.
     gpu: Option<GpuContext>,
     show_backend_window: bool,
+    /// The model being looked at.
+    pub view: ModelView,
+    pub tab: Tab,
+    table: panels::TableState,
+    /// The comparison chart's data, built the first time the tab opens.
+    zoo_points: Option<Vec<panels::ZooPoint>>,
     #[cfg(target_arch = "wasm32")]
     page: crate::web::PageReport,
 }
@@ -18,6 +34,7 @@ pub struct ConvscopeApp {
 impl ConvscopeApp {
     /// Build the app from eframe's creation context, computing on eframe's wgpu device where it can.
     pub fn new(cc: &eframe::CreationContext<'_>, web: &WebGpuProbe) -> Self {
+        crate::fonts::install(&cc.egui_ctx);
         let (status, gpu) = compute_status::probe(cc.wgpu_render_state.as_ref(), web);
         match &status {
             ComputeStatus::Gpu(summary) => log::info!("compute backend: GPU, {summary:?}"),
@@ -27,7 +44,8 @@ impl ConvscopeApp {
     }
 
     /// Build the app with a given status and no device: for UI tests and snapshots.
-    pub fn with_status(status: ComputeStatus) -> Self {
+    pub fn with_status(ctx: &egui::Context, status: ComputeStatus) -> Self {
+        crate::fonts::install(ctx);
         Self::with_parts(status, None)
     }
 
@@ -36,6 +54,10 @@ impl ConvscopeApp {
             status,
             gpu,
             show_backend_window: false,
+            view: ModelView::default(),
+            tab: Tab::Build,
+            table: panels::TableState::default(),
+            zoo_points: None,
             #[cfg(target_arch = "wasm32")]
             page: crate::web::PageReport::default(),
         }
@@ -56,12 +78,32 @@ impl ConvscopeApp {
     /// Draw the whole shell into `ui`.
     pub fn shell_ui(&mut self, ui: &mut egui::Ui) {
         egui::Panel::top("top_bar").show(ui, |ui| {
-            panels::top_bar_ui(ui, &self.status, &mut self.show_backend_window);
+            panels::top_bar_ui(ui, &self.status, &mut self.view, &mut self.show_backend_window);
         });
         egui::Panel::bottom("status_bar").show(ui, |ui| panels::status_bar_ui(ui, &self.status));
-        egui::Panel::left("architecture").default_size(240.0).show(ui, panels::architecture_panel_ui);
-        egui::Panel::right("inspector").default_size(260.0).show(ui, panels::inspector_panel_ui);
-        egui::CentralPanel::default().show(ui, |ui| panels::welcome_ui(ui, &self.status));
+        egui::Panel::left("architecture")
+            .default_size(250.0)
+            .show(ui, |ui| panels::architecture_panel_ui(ui, &mut self.view));
+        egui::Panel::right("inspector").default_size(230.0).show(ui, |ui| panels::inspector_panel_ui(ui, &self.view));
+        egui::CentralPanel::default().show(ui, |ui| {
+            ui.horizontal(|ui| {
+                for (tab, name) in
+                    [(Tab::Build, "Build"), (Tab::Layers, "Layers"), (Tab::Compare, "Compare"), (Tab::About, "About")]
+                {
+                    ui.selectable_value(&mut self.tab, tab, name);
+                }
+            });
+            ui.separator();
+            match self.tab {
+                Tab::Build => panels::build_view_ui(ui, &mut self.view),
+                Tab::Layers => panels::layer_table_ui(ui, &mut self.view, &mut self.table),
+                Tab::Compare => {
+                    let points = self.zoo_points.get_or_insert_with(|| panels::zoo_points(&self.view));
+                    panels::compare_ui(ui, &mut self.view, points);
+                }
+                Tab::About => panels::welcome_ui(ui, &self.status, &self.view),
+            }
+        });
 
         egui::Window::new("Compute backend")
             .open(&mut self.show_backend_window)

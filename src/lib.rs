@@ -5,11 +5,13 @@
 
 mod app;
 pub mod compute_status;
+mod fonts;
+pub mod model_view;
 mod panels;
 #[cfg(target_arch = "wasm32")]
 mod web;
 
-pub use app::ConvscopeApp;
+pub use app::{ConvscopeApp, Tab};
 pub use compute_status::ComputeStatus;
 #[cfg(target_arch = "wasm32")]
 pub use web::start as start_web;

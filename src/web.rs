@@ -141,3 +141,20 @@ fn js_error_text(err: &JsValue) -> String {
         .or_else(|| err.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
         .unwrap_or_else(|| format!("{err:?}"))
 }
+
+/// Start a browser download of `contents` named `file_name` (a Blob URL on a temporary `<a download>`).
+pub fn download(file_name: &str, mime: &str, contents: &str) -> Result<(), String> {
+    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let parts = js_sys::Array::of1(&JsValue::from_str(contents));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(|e| js_error_text(&e))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| js_error_text(&e))?;
+    let anchor: web_sys::HtmlAnchorElement =
+        document.create_element("a").map_err(|e| js_error_text(&e))?.dyn_into().map_err(|_| "not an <a>")?;
+    anchor.set_href(&url);
+    anchor.set_download(file_name);
+    anchor.click();
+    web_sys::Url::revoke_object_url(&url).ok();
+    Ok(())
+}

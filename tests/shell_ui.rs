@@ -1,21 +1,22 @@
-//! egui_kittest tests of the app shell: panels present, backend shown, the backend window opens, and a
-//! rendered snapshot (tests/snapshots/*.png, rendered with wgpu on lavapipe; `UPDATE_SNAPSHOTS=1` rewrites).
+//! egui_kittest tests of the app: panels present, backend shown, the zoo's views (picker, build, table,
+//! compare) working, and rendered snapshots (tests/snapshots/*.png, rendered with wgpu on lavapipe;
+//! `UPDATE_SNAPSHOTS=1` rewrites them after a deliberate UI change).
 
 use convscope::compute_status::WebGpuProbe;
-use convscope::{ComputeStatus, ConvscopeApp};
+use convscope::{ComputeStatus, ConvscopeApp, Tab};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 
 fn harness_with(status: ComputeStatus) -> Harness<'static, ConvscopeApp> {
     Harness::builder()
-        .with_size(egui::vec2(1100.0, 640.0))
+        .with_size(egui::vec2(1280.0, 800.0))
         .wgpu()
-        .build_eframe(move |_cc| ConvscopeApp::with_status(status))
+        .build_eframe(move |cc| ConvscopeApp::with_status(&cc.egui_ctx, status))
 }
 
 fn fixed_gpu_status() -> ComputeStatus {
-    // A fixed adapter so the snapshot does not depend on the machine's driver version.
+    // A fixed adapter so the snapshots do not depend on the machine's driver version.
     ComputeStatus::Gpu(convscope_gpu::AdapterSummary {
         name: "Example GPU".to_owned(),
         backend: "WebGPU".to_owned(),
@@ -25,29 +26,28 @@ fn fixed_gpu_status() -> ComputeStatus {
     })
 }
 
-#[test]
-fn shell_has_its_panels_and_backend_badge() {
+fn app_on(tab: Tab) -> Harness<'static, ConvscopeApp> {
     let mut harness = harness_with(fixed_gpu_status());
+    harness.state_mut().tab = tab;
     harness.run();
-    harness.get_by_label("convscope");
-    harness.get_by_label("Architecture");
-    harness.get_by_label("Inspector");
-    harness.get_by_label("Compute backend");
-    harness.get_by_label_contains("GPU compute: Example GPU · WebGPU");
-    harness.get_by_label_contains("compute: Example GPU · WebGPU (integrated GPU)");
+    harness
 }
 
 #[test]
-fn model_picker_lists_nothing_false() {
-    let mut harness = harness_with(fixed_gpu_status());
-    harness.run();
-    harness.get_by_value("no models yet");
+fn shell_has_its_panels_and_backend_badge() {
+    let harness = app_on(Tab::Build);
+    harness.get_by_label("convscope");
+    harness.get_by_label("Architecture");
+    harness.get_by_label("Inspector");
+    harness.get_by_role_and_label(Role::Button, "GPU compute: Example GPU · WebGPU");
+    harness.get_by_label_contains("compute: Example GPU · WebGPU (integrated GPU)");
 }
 
 #[test]
 fn cpu_fallback_is_shown_with_its_reason() {
     let reason = "this browser exposes no WebGPU (navigator.gpu is missing)".to_owned();
     let mut harness = harness_with(ComputeStatus::CpuFallback { reason: reason.clone() });
+    harness.state_mut().tab = Tab::About;
     harness.run();
     harness.get_by_role_and_label(Role::Button, "CPU fallback");
     harness.get_by_label("compute: CPU fallback");
@@ -56,9 +56,7 @@ fn cpu_fallback_is_shown_with_its_reason() {
 
 #[test]
 fn clicking_the_badge_opens_the_backend_window_with_limits() {
-    let mut harness = harness_with(fixed_gpu_status());
-    harness.run();
-    // The welcome card shows the limits once; the window adds a second copy.
+    let mut harness = app_on(Tab::About);
     assert_eq!(harness.query_all_by_label("Max storage binding").count(), 1);
     harness.get_by_role_and_label(Role::Button, "GPU compute: Example GPU · WebGPU").click();
     harness.run();
@@ -68,11 +66,71 @@ fn clicking_the_badge_opens_the_backend_window_with_limits() {
 }
 
 #[test]
+fn the_picker_opens_any_zoo_model() {
+    let mut harness = app_on(Tab::Layers);
+    harness.get_by_value("MobileNetV2");
+    // torchvision 0.29.2 mobilenet_v2(): 3,504,872 params, 300,774,272 MACs at 224² (tools/reference_counts.py).
+    harness.get_by_label_contains("Total: 3,504,872 params");
+    harness.get_by_value("MobileNetV2").click();
+    harness.run();
+    harness.get_by_label("SqueezeNet 1.1").click();
+    harness.run();
+    harness.get_by_value("SqueezeNet 1.1");
+    // torchvision 0.29.2 squeezenet1_1(): 1,235,496 params (tools/reference_counts.py).
+    harness.get_by_label_contains("Total: 1,235,496 params");
+}
+
+#[test]
+fn the_build_view_adds_blocks_one_by_one() {
+    let mut harness = app_on(Tab::Build);
+    harness.get_by_label("Start over").click();
+    harness.run();
+    assert_eq!(harness.state().view.built_steps, 0);
+    harness.get_by_label_contains("Nothing built yet");
+    harness.get_by_label("Step").click();
+    harness.run();
+    harness.get_by_label("Step").click();
+    harness.run();
+    assert_eq!(harness.state().view.built_steps, 2);
+    harness.get_by_label_contains("2 blocks built: [3×224×224] → [16×112×112]");
+    harness.get_by_label("All").click();
+    harness.run();
+    let view = &harness.state().view;
+    assert_eq!(view.built_steps, view.total_steps());
+}
+
+#[test]
+fn width_changes_rebuild_the_model() {
+    let mut harness = app_on(Tab::Layers);
+    harness.state_mut().view.variant.width = 1.4;
+    harness.state_mut().view.rebuild();
+    harness.run();
+    // torchvision 0.29.2 mobilenet_v2(width_mult=1.4): 6,108,776 params (tools/reference_counts.py).
+    harness.get_by_label_contains("Total: 6,108,776 params");
+}
+
+#[test]
+fn impossible_variants_show_the_builder_error() {
+    let mut harness = app_on(Tab::Layers);
+    assert!(harness.state_mut().view.select_id("vgg16"));
+    harness.state_mut().view.variant.resolution = 256;
+    harness.state_mut().view.rebuild();
+    harness.run();
+    assert!(harness.query_all_by_label_contains("expects a 7×7 map").count() >= 1);
+}
+
+#[test]
+fn the_compare_tab_plots_the_zoo() {
+    let harness = app_on(Tab::Compare);
+    harness.get_by_label_contains("against the published ImageNet top-1");
+}
+
+#[test]
 fn real_render_state_is_probed() {
     // The harness renders with wgpu (lavapipe on CI), so the app probes a real adapter through eframe's
     // render state, exactly as the native app does.
     let mut harness = Harness::builder()
-        .with_size(egui::vec2(1100.0, 640.0))
+        .with_size(egui::vec2(1280.0, 800.0))
         .wgpu()
         .build_eframe(|cc| ConvscopeApp::new(cc, &WebGpuProbe::NotApplicable));
     harness.run();
@@ -91,18 +149,30 @@ fn real_render_state_is_probed() {
 }
 
 #[test]
-fn snapshot_shell_gpu() {
-    let mut harness = harness_with(fixed_gpu_status());
-    harness.run();
-    harness.snapshot("shell_gpu");
+fn snapshot_build_view() {
+    let mut harness = app_on(Tab::Build);
+    harness.snapshot("build_view");
 }
 
 #[test]
-fn snapshot_shell_cpu_fallback() {
+fn snapshot_layers_table() {
+    let mut harness = app_on(Tab::Layers);
+    harness.snapshot("layers_table");
+}
+
+#[test]
+fn snapshot_compare() {
+    let mut harness = app_on(Tab::Compare);
+    harness.snapshot("compare");
+}
+
+#[test]
+fn snapshot_about_cpu_fallback() {
     let reason = "navigator.gpu.requestAdapter() returned no adapter, so the UI is drawn with WebGL2, which has no \
                   compute shaders"
         .to_owned();
     let mut harness = harness_with(ComputeStatus::CpuFallback { reason });
+    harness.state_mut().tab = Tab::About;
     harness.run();
-    harness.snapshot("shell_cpu_fallback");
+    harness.snapshot("about_cpu_fallback");
 }

@@ -2,14 +2,23 @@
 
 mod architecture;
 mod backend;
+mod build_view;
+mod compare;
+mod download;
 mod inspector;
+mod layer_table;
+mod model_picker;
 mod status_bar;
 mod top_bar;
 mod welcome;
 
 pub use architecture::architecture_panel_ui;
 pub use backend::{backend_badge_ui, backend_details_ui};
+pub use build_view::build_view_ui;
+pub use compare::{ZooPoint, compare_ui, zoo_points};
 pub use inspector::inspector_panel_ui;
+pub use layer_table::{TableState, layer_table_ui};
+pub use model_picker::model_picker_ui;
 pub use status_bar::status_bar_ui;
 pub use top_bar::top_bar_ui;
 pub use welcome::welcome_ui;

@@ -1,0 +1,125 @@
+use egui::RichText;
+use egui_plot::{Bar, BarChart, Line, Plot, PlotPoints};
+
+use crate::model_view::ModelView;
+
+/// The block-by-block build: controls, the shape flowing through the blocks built so far, and the
+/// cumulative parameters and MACs growing with them.
+pub fn build_view_ui(ui: &mut egui::Ui, view: &mut ModelView) {
+    let total = view.total_steps();
+    // Keyboard shortcuts only while no text field has the focus.
+    let keys_free = ui.memory(|m| m.focused().is_none());
+    let key = |ui: &egui::Ui, key: egui::Key| keys_free && ui.input(|i| i.key_pressed(key));
+    ui.horizontal(|ui| {
+        if ui.button("Start over").on_hover_text("Remove every block (Home)").clicked() || key(ui, egui::Key::Home) {
+            view.built_steps = 0;
+            view.playing = false;
+        }
+        if ui.button("Back").on_hover_text("Remove the last block (←)").clicked() || key(ui, egui::Key::ArrowLeft) {
+            view.built_steps = view.built_steps.saturating_sub(1);
+            view.playing = false;
+        }
+        let play_label = if view.playing { "Pause" } else { "Build" };
+        if ui.button(play_label).on_hover_text("Add blocks one by one (Space)").clicked() || key(ui, egui::Key::Space) {
+            if !view.playing && view.built_steps >= total {
+                view.built_steps = 0;
+            }
+            view.playing = !view.playing;
+            view.since_step = 0.0;
+        }
+        if ui.button("Step").on_hover_text("Add the next block (→)").clicked() || key(ui, egui::Key::ArrowRight) {
+            view.built_steps = (view.built_steps + 1).min(total);
+            view.playing = false;
+        }
+        if ui.button("All").on_hover_text("Build everything (End)").clicked() || key(ui, egui::Key::End) {
+            view.built_steps = total;
+            view.playing = false;
+        }
+        let label = ui.label("speed");
+        ui.add(egui::Slider::new(&mut view.speed, 1.0..=30.0).suffix(" blocks/s").logarithmic(true))
+            .labelled_by(label.id);
+        ui.add(
+            egui::ProgressBar::new(if total == 0 { 0.0 } else { view.built_steps as f32 / total as f32 })
+                .text(format!("{} / {total} blocks", view.built_steps)),
+        );
+    });
+    if view.playing {
+        let dt = ui.input(|i| i.stable_dt).min(0.1);
+        view.tick(dt);
+        ui.ctx().request_repaint();
+    }
+
+    let Ok(model) = &view.model else { return };
+    let built = model.steps.get(..view.built_steps).unwrap_or_default();
+    ui.add_space(4.0);
+    match built.last() {
+        Some(step) => ui.label(format!(
+            "{} blocks built: {} → {} · {} params · {} MACs",
+            built.len(),
+            model.graph.input_shape(),
+            step.output,
+            convscope_graph::report::group(step.cumulative_params),
+            convscope_graph::report::group(step.cumulative_macs)
+        )),
+        None => ui.label(format!(
+            "Nothing built yet: input {}. Press Build (Space) to add blocks one by one.",
+            model.graph.input_shape()
+        )),
+    };
+
+    // The shape flowing through the network: one chip per block built.
+    egui::ScrollArea::horizontal().id_salt("shape_flow").stick_to_right(view.playing).show(ui, |ui| {
+        ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(model.graph.input_shape().to_string()).monospace());
+            for step in built {
+                ui.label("→");
+                egui::Frame::group(ui.style()).show(ui, |ui| {
+                    ui.vertical(|ui| {
+                        ui.label(RichText::new(&step.kind).small().strong());
+                        ui.label(RichText::new(step.output.to_string()).monospace().small());
+                    });
+                });
+            }
+        });
+    });
+
+    ui.add_space(6.0);
+    let height = (ui.available_height() / 2.0 - 16.0).max(120.0);
+    let xs = || built.iter().enumerate().map(|(i, step)| ((i + 1) as f64, step));
+    let total_steps = total as f64;
+    ui.label(RichText::new("Parameters (millions): per block and cumulative").strong());
+    Plot::new("params_plot")
+        .height(height)
+        .include_x(0.0)
+        .include_x(total_steps + 1.0)
+        .include_y(0.0)
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            plot.bar_chart(BarChart::new(
+                "per block",
+                xs().map(|(x, s)| Bar::new(x, s.params as f64 / 1e6).name(&s.name)).collect(),
+            ));
+            plot.line(Line::new(
+                "cumulative",
+                PlotPoints::from_iter(xs().map(|(x, s)| [x, s.cumulative_params as f64 / 1e6])),
+            ));
+        });
+    ui.label(RichText::new("MACs (millions): per block and cumulative").strong());
+    Plot::new("macs_plot")
+        .height(height)
+        .include_x(0.0)
+        .include_x(total_steps + 1.0)
+        .include_y(0.0)
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            plot.bar_chart(BarChart::new(
+                "per block",
+                xs().map(|(x, s)| Bar::new(x, s.macs as f64 / 1e6).name(&s.name)).collect(),
+            ));
+            plot.line(Line::new(
+                "cumulative",
+                PlotPoints::from_iter(xs().map(|(x, s)| [x, s.cumulative_macs as f64 / 1e6])),
+            ));
+        });
+}

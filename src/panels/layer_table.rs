@@ -1,0 +1,252 @@
+use std::collections::HashSet;
+
+use convscope_graph::FlopConvention;
+use egui::RichText;
+use egui_extras::{Column, TableBuilder};
+
+use crate::model_view::ModelView;
+
+/// Which column the table is sorted by; `None` keeps the network's order with block subtotals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortColumn {
+    Params,
+    Macs,
+    Flops,
+    Memory,
+}
+
+#[derive(Default)]
+pub struct TableState {
+    pub sort: Option<(SortColumn, bool)>,
+    /// Top-level blocks whose layers are hidden.
+    pub collapsed: HashSet<String>,
+    /// The last download's outcome, shown next to the buttons.
+    pub message: Option<String>,
+}
+
+enum Row {
+    Block(usize),
+    Layer(usize),
+}
+
+const CONVENTIONS: [(&str, FlopConvention); 3] = [
+    ("2 × MACs (conv + linear)", FlopConvention::TWO_PER_MAC),
+    ("MACs (FLOPs = multiply-adds)", FlopConvention::MACS),
+    ("everything (2 × MACs + BN, act., element-wise, pool)", FlopConvention::ALL),
+];
+
+/// The per-layer table: sortable columns, collapsible block subtotals, a FLOP convention switch and
+/// CSV / JSON / Markdown downloads.
+pub fn layer_table_ui(ui: &mut egui::Ui, view: &mut ModelView, state: &mut TableState) {
+    let Ok(model) = &view.model else {
+        if let Err(err) = &view.model {
+            ui.colored_label(ui.visuals().error_fg_color, format!("Cannot build this variant: {err}"));
+        }
+        return;
+    };
+    let report = &model.report;
+    let mut new_convention = None;
+    ui.horizontal(|ui| {
+        let label = ui.label("FLOPs count");
+        let current = CONVENTIONS.iter().find(|(_, c)| *c == view.convention).map_or("custom", |(name, _)| name);
+        egui::ComboBox::from_id_salt("flop_convention")
+            .selected_text(current)
+            .show_ui(ui, |ui| {
+                for (name, convention) in CONVENTIONS {
+                    if ui.selectable_label(convention == view.convention, name).clicked() {
+                        new_convention = Some(convention);
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        ui.separator();
+        let stem = view.entry().map_or("model", |e| e.id).to_owned();
+        let stem = format!("{stem}_{}px", view.variant.resolution);
+        if ui.button("Save CSV").on_hover_text("Download the table as CSV").clicked() {
+            state.message = Some(super::download::offer(&format!("{stem}_layers.csv"), "text/csv", &report.to_csv()));
+        }
+        if ui.button("Save JSON").on_hover_text("Download totals, blocks and layers as JSON").clicked() {
+            state.message =
+                Some(super::download::offer(&format!("{stem}_layers.json"), "application/json", &report.to_json()));
+        }
+        if ui.button("Save Markdown").clicked() {
+            state.message =
+                Some(super::download::offer(&format!("{stem}_layers.md"), "text/markdown", &report.to_markdown()));
+        }
+        if ui.button("Copy CSV").clicked() {
+            ui.ctx().copy_text(report.to_csv());
+            state.message = Some("CSV copied to the clipboard".to_owned());
+        }
+        if let Some(message) = &state.message {
+            ui.weak(message);
+        }
+    });
+    let t = &report.totals;
+    ui.label(format!(
+        "Total: {} params ({} without BN affine) · {} MACs · {} FLOPs · peak activations {} B",
+        convscope_graph::report::group(t.params),
+        convscope_graph::report::group(t.params_without_bn),
+        convscope_graph::report::group(t.macs),
+        convscope_graph::report::group(t.flops),
+        convscope_graph::report::group(t.peak_activation_bytes),
+    ));
+
+    let rows = table_rows(report, state);
+    let text_height = egui::TextStyle::Body.resolve(ui.style()).size + 6.0;
+    let mut clicked_layer = None;
+    let mut toggled_block = None;
+    let mut sort_clicked = None;
+    egui::ScrollArea::horizontal().id_salt("layer_table_h").show(ui, |ui| {
+        TableBuilder::new(ui)
+            .id_salt(("layer_table", &report.model))
+            .striped(true)
+            .resizable(true)
+            .sense(egui::Sense::click())
+            .column(Column::initial(200.0).at_least(120.0).clip(true))
+            .column(Column::initial(125.0).at_least(80.0).clip(true))
+            .column(Column::initial(105.0).at_least(70.0))
+            .columns(Column::initial(92.0).at_least(60.0), 4)
+            .header(22.0, |mut header| {
+                header.col(|ui| {
+                    ui.strong("layer");
+                });
+                header.col(|ui| {
+                    ui.strong("op");
+                });
+                header.col(|ui| {
+                    ui.strong("output");
+                });
+                for (column, name) in [
+                    (SortColumn::Params, "params"),
+                    (SortColumn::Macs, "MACs"),
+                    (SortColumn::Flops, "FLOPs"),
+                    (SortColumn::Memory, "memory B"),
+                ] {
+                    header.col(|ui| {
+                        let arrow = match state.sort {
+                            Some((c, true)) if c == column => " ↑",
+                            Some((c, false)) if c == column => " ↓",
+                            _ => "",
+                        };
+                        if ui
+                            .button(RichText::new(format!("{name}{arrow}")).strong())
+                            .on_hover_text("Sort (click again to reverse, a third time for network order)")
+                            .clicked()
+                        {
+                            sort_clicked = Some(column);
+                        }
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(text_height, rows.len(), |mut row| {
+                    let Some(kind) = rows.get(row.index()) else { return };
+                    match *kind {
+                        Row::Block(i) => {
+                            let Some(block) = report.blocks.get(i) else { return };
+                            let open = !state.collapsed.contains(&block.name);
+                            row.col(|ui| {
+                                let icon = if open { "−" } else { "+" };
+                                ui.label(RichText::new(format!("{icon} {}", block.name)).strong());
+                            });
+                            row.col(|ui| {
+                                ui.label(RichText::new(&block.kind).italics());
+                            });
+                            row.col(|_| {});
+                            for value in [block.params, block.macs, block.flops] {
+                                row.col(|ui| number(ui, value, true));
+                            }
+                            row.col(|_| {});
+                            if row.response().clicked() {
+                                toggled_block = Some(block.name.clone());
+                            }
+                        }
+                        Row::Layer(i) => {
+                            let Some(layer) = report.layers.get(i) else { return };
+                            row.set_selected(view.selected_node.is_some_and(|n| n.0 == i + 1));
+                            row.col(|ui| {
+                                ui.label(RichText::new(&layer.name).monospace());
+                            });
+                            row.col(|ui| {
+                                ui.label(&layer.op);
+                            });
+                            row.col(|ui| {
+                                ui.label(RichText::new(&layer.output_shape).monospace());
+                            });
+                            for value in [layer.params, layer.macs, layer.flops, layer.memory_bytes] {
+                                row.col(|ui| number(ui, value, false));
+                            }
+                            if row.response().clicked() {
+                                clicked_layer = Some(i + 1);
+                            }
+                        }
+                    }
+                });
+            });
+    });
+
+    if let Some(convention) = new_convention {
+        view.set_convention(convention);
+    }
+    if let Some(node) = clicked_layer {
+        view.selected_node = Some(convscope_graph::NodeId(node));
+    }
+    if let Some(name) = toggled_block
+        && !state.collapsed.remove(&name)
+    {
+        state.collapsed.insert(name);
+    }
+    if let Some(column) = sort_clicked {
+        state.sort = match state.sort {
+            Some((c, false)) if c == column => Some((column, true)),
+            Some((c, true)) if c == column => None,
+            _ => Some((column, false)),
+        };
+    }
+}
+
+fn number(ui: &mut egui::Ui, value: u64, strong: bool) {
+    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+        let text = RichText::new(convscope_graph::report::group(value)).monospace();
+        ui.label(if strong { text.strong() } else { text });
+    });
+}
+
+/// Network order with a subtotal row before each top-level block (its layers hidden when collapsed), or
+/// a flat list sorted by the chosen column.
+fn table_rows(report: &convscope_graph::Report, state: &TableState) -> Vec<Row> {
+    if let Some((column, ascending)) = state.sort {
+        let key = |i: &usize| {
+            report.layers.get(*i).map_or(0, |l| match column {
+                SortColumn::Params => l.params,
+                SortColumn::Macs => l.macs,
+                SortColumn::Flops => l.flops,
+                SortColumn::Memory => l.memory_bytes,
+            })
+        };
+        let mut order: Vec<usize> = (0..report.layers.len()).collect();
+        order.sort_by_key(key);
+        if !ascending {
+            order.reverse();
+        }
+        return order.into_iter().map(Row::Layer).collect();
+    }
+    let mut rows = Vec::with_capacity(report.layers.len() + report.blocks.len());
+    let mut current_top: Option<&str> = None;
+    for (i, layer) in report.layers.iter().enumerate() {
+        let top = layer.block.split(" / ").next().filter(|s| !s.is_empty());
+        if top != current_top {
+            current_top = top;
+            if let Some(top) = top
+                && let Some(b) = report.blocks.iter().position(|b| b.depth == 0 && b.name == top)
+            {
+                rows.push(Row::Block(b));
+            }
+        }
+        if top.is_none_or(|t| !state.collapsed.contains(t)) {
+            rows.push(Row::Layer(i));
+        }
+    }
+    rows
+}

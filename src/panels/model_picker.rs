@@ -1,0 +1,54 @@
+use crate::model_view::ModelView;
+
+/// Model picker (grouped by family) and the variant controls the model supports.
+pub fn model_picker_ui(ui: &mut egui::Ui, view: &mut ModelView) {
+    let label = ui.label("Model:");
+    let current = view.entry().map_or("—", |e| e.title);
+    let mut picked = None;
+    egui::ComboBox::from_id_salt("model_picker")
+        .selected_text(current)
+        .height(600.0)
+        .show_ui(ui, |ui| {
+            let mut family = "";
+            for (index, entry) in view.entries.iter().enumerate() {
+                if entry.family != family {
+                    family = entry.family;
+                    ui.label(egui::RichText::new(family).small().weak());
+                }
+                if ui.selectable_label(index == view.selected, entry.title).on_hover_text(entry.id).clicked() {
+                    picked = Some(index);
+                }
+            }
+        })
+        .response
+        .labelled_by(label.id)
+        .on_hover_text("Pick a network from the zoo");
+    if let Some(index) = picked {
+        view.select(index);
+    }
+
+    let Some(entry) = view.entry() else { return };
+    let (has_width, default) = (entry.width, entry.default);
+    let mut changed = false;
+    if has_width {
+        let label = ui.label("width α");
+        changed |= ui
+            .add(egui::DragValue::new(&mut view.variant.width).range(0.1..=4.0).speed(0.01).fixed_decimals(2))
+            .labelled_by(label.id)
+            .on_hover_text("Width multiplier: every layer's channels × α (rounded as the reference code does)")
+            .changed();
+    }
+    let label = ui.label("input");
+    changed |= ui
+        .add(egui::DragValue::new(&mut view.variant.resolution).range(16..=1024).speed(1.0).suffix(" px"))
+        .labelled_by(label.id)
+        .on_hover_text("Input resolution ρ (square)")
+        .changed();
+    if view.variant != default && ui.small_button("reset").on_hover_text("Back to the published variant").clicked() {
+        view.variant = default;
+        changed = true;
+    }
+    if changed {
+        view.rebuild();
+    }
+}
