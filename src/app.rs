@@ -15,6 +15,33 @@ pub enum Tab {
     About,
 }
 
+impl Tab {
+    pub const ALL: [Self; 4] = [Self::Build, Self::Layers, Self::Compare, Self::About];
+
+    /// The name in links.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Build => "build",
+            Self::Layers => "layers",
+            Self::Compare => "compare",
+            Self::About => "about",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|tab| tab.name() == name)
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Self::Build => "Build",
+            Self::Layers => "Layers",
+            Self::Compare => "Compare",
+            Self::About => "About",
+        }
+    }
+}
+
 /// The whole app. Panels get borrowed pieces of it; nothing here knows wgpu beyond holding the context.
 pub struct ConvscopeApp {
     status: ComputeStatus,
@@ -27,6 +54,8 @@ pub struct ConvscopeApp {
     table: panels::TableState,
     /// The comparison chart's data, built the first time the tab opens.
     zoo_points: Option<Vec<panels::ZooPoint>>,
+    /// A message for the status bar (e.g. a link that named an unknown model).
+    notice: Option<String>,
     #[cfg(target_arch = "wasm32")]
     page: crate::web::PageReport,
 }
@@ -58,6 +87,7 @@ impl ConvscopeApp {
             tab: Tab::Build,
             table: panels::TableState::default(),
             zoo_points: None,
+            notice: None,
             #[cfg(target_arch = "wasm32")]
             page: crate::web::PageReport::default(),
         }
@@ -65,6 +95,60 @@ impl ConvscopeApp {
 
     pub fn status(&self) -> &ComputeStatus {
         &self.status
+    }
+
+    /// Open what a link fragment names: `model=<id>&tab=<build|layers|compare|about>&width=<α>&res=<px>`.
+    /// Unknown or malformed parts are ignored with a message in the status bar, never a failure.
+    pub fn open_link(&mut self, fragment: &str) {
+        let mut problems = Vec::new();
+        let mut variant_changed = false;
+        for pair in fragment.trim_start_matches('#').split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match key {
+                "model" => {
+                    if !self.view.select_id(value) {
+                        problems.push(format!("no model {value:?}"));
+                    }
+                }
+                "tab" => match Tab::from_name(value) {
+                    Some(tab) => self.tab = tab,
+                    None => problems.push(format!("no tab {value:?}")),
+                },
+                "width" => match value.parse::<f64>() {
+                    Ok(w) if (0.1..=4.0).contains(&w) && self.view.entry().is_some_and(|e| e.width) => {
+                        self.view.variant.width = w;
+                        variant_changed = true;
+                    }
+                    _ => problems.push(format!("width {value:?} ignored")),
+                },
+                "res" => match value.parse::<usize>() {
+                    Ok(r) if (16..=1024).contains(&r) => {
+                        self.view.variant.resolution = r;
+                        variant_changed = true;
+                    }
+                    _ => problems.push(format!("resolution {value:?} ignored")),
+                },
+                _ => problems.push(format!("unknown link part {key:?}")),
+            }
+        }
+        if variant_changed {
+            self.view.rebuild();
+        }
+        self.notice = (!problems.is_empty()).then(|| format!("Link: {}", problems.join("; ")));
+    }
+
+    /// The link fragment that reopens the current view (the inverse of [`Self::open_link`]).
+    pub fn link(&self) -> String {
+        let mut link = format!("model={}&tab={}", self.view.entry().map_or("", |e| e.id), self.tab.name());
+        if let Some(entry) = self.view.entry() {
+            if self.view.variant.width != entry.default.width {
+                link.push_str(&format!("&width={}", self.view.variant.width));
+            }
+            if self.view.variant.resolution != entry.default.resolution {
+                link.push_str(&format!("&res={}", self.view.variant.resolution));
+            }
+        }
+        link
     }
 
     /// Switch to the CPU for good once the device is lost, and say so.
@@ -80,17 +164,16 @@ impl ConvscopeApp {
         egui::Panel::top("top_bar").show(ui, |ui| {
             panels::top_bar_ui(ui, &self.status, &mut self.view, &mut self.show_backend_window);
         });
-        egui::Panel::bottom("status_bar").show(ui, |ui| panels::status_bar_ui(ui, &self.status));
+        egui::Panel::bottom("status_bar")
+            .show(ui, |ui| panels::status_bar_ui(ui, &self.status, self.notice.as_deref()));
         egui::Panel::left("architecture")
             .default_size(250.0)
             .show(ui, |ui| panels::architecture_panel_ui(ui, &mut self.view));
         egui::Panel::right("inspector").default_size(230.0).show(ui, |ui| panels::inspector_panel_ui(ui, &self.view));
         egui::CentralPanel::default().show(ui, |ui| {
             ui.horizontal(|ui| {
-                for (tab, name) in
-                    [(Tab::Build, "Build"), (Tab::Layers, "Layers"), (Tab::Compare, "Compare"), (Tab::About, "About")]
-                {
-                    ui.selectable_value(&mut self.tab, tab, name);
+                for tab in Tab::ALL {
+                    ui.selectable_value(&mut self.tab, tab, tab.title());
                 }
             });
             ui.separator();
@@ -118,6 +201,9 @@ impl eframe::App for ConvscopeApp {
         self.check_device_lost();
         self.shell_ui(ui);
         #[cfg(target_arch = "wasm32")]
-        self.page.report(&self.status);
+        {
+            self.page.report(&self.status);
+            self.page.report_link(&self.link());
+        }
     }
 }

@@ -32,7 +32,17 @@ async fn start_eframe(web_probe: WebGpuProbe) -> Result<(), String> {
         .map_err(|_| "#the_canvas_id is not a <canvas>")?;
     let web_options = eframe::WebOptions { wgpu_options: crate::wgpu_options(), ..Default::default() };
     eframe::WebRunner::new()
-        .start(canvas, web_options, Box::new(move |cc| Ok(Box::new(ConvscopeApp::new(cc, &web_probe)))))
+        .start(
+            canvas,
+            web_options,
+            Box::new(move |cc| {
+                let mut app = ConvscopeApp::new(cc, &web_probe);
+                if let Some(hash) = web_sys::window().and_then(|w| w.location().hash().ok()) {
+                    app.open_link(&hash);
+                }
+                Ok(Box::new(app))
+            }),
+        )
         .await
         .map_err(|err| js_error_text(&err))
 }
@@ -74,6 +84,7 @@ async fn probe_webgpu() -> WebGpuProbe {
 #[derive(Default)]
 pub struct PageReport {
     last: Option<ComputeStatus>,
+    last_link: String,
 }
 
 impl PageReport {
@@ -95,6 +106,18 @@ impl PageReport {
             }
         }
         self.last = Some(status.clone());
+    }
+
+    /// Keep the address bar's fragment equal to the current view, so the address can be shared.
+    pub fn report_link(&mut self, link: &str) {
+        if self.last_link == link {
+            return;
+        }
+        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+            history.replace_state_with_url(&JsValue::NULL, "", Some(&format!("#{link}"))).ok();
+        }
+        set_root_attribute("data-model", link);
+        link.clone_into(&mut self.last_link);
     }
 }
 

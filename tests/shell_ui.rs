@@ -176,3 +176,18 @@ fn snapshot_about_cpu_fallback() {
     harness.run();
     harness.snapshot("about_cpu_fallback");
 }
+
+#[test]
+fn links_open_a_model_tab_and_variant_and_round_trip() {
+    let mut harness = app_on(Tab::Build);
+    harness.state_mut().open_link("#model=mobilenet_v1&tab=layers&width=0.5&res=160");
+    harness.run();
+    assert_eq!(harness.state().tab, Tab::Layers);
+    // timm 1.0.31 _gen_mobilenet_v1(ch_multiplier=0.5) at 160²: 1,331,592 params (tools/reference_counts.py).
+    harness.get_by_label_contains("Total: 1,331,592 params");
+    assert_eq!(harness.state().link(), "model=mobilenet_v1&tab=layers&width=0.5&res=160");
+
+    harness.state_mut().open_link("model=no_such_net&tab=nowhere&colour=blue");
+    harness.run();
+    harness.get_by_label_contains("Link: no model \"no_such_net\"; no tab \"nowhere\"; unknown link part \"colour\"");
+}

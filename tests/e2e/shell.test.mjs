@@ -18,10 +18,10 @@ before(async () => {
 });
 after(async () => server?.close());
 
-async function checkRun(name, flags, expectBackend) {
+async function checkRun(name, flags, expectBackend, fragment = '') {
   const context = await launch(flags);
   try {
-    const { page, consoleErrors, requests } = await openApp(context, server.url);
+    const { page, consoleErrors, requests } = await openApp(context, server.url + fragment);
     const screenshot = await page.screenshot();
     await writeFile(join(artifacts, `${name}.png`), screenshot);
 
@@ -59,4 +59,14 @@ test('without WebGPU the app falls back to the CPU and says why', { timeout: 300
   assert.match(report.fallbackReason, /WebGPU|navigator\.gpu|requestAdapter/);
   assert.equal(report.adapter, undefined);
   assert.match(report.title, /CPU fallback/);
+});
+
+test('a link opens a model in the layer table and the address follows the view', { timeout: 300_000 }, async () => {
+  const { report } = await checkRun('layers-ghostnet', WEBGPU_FLAGS, 'webgpu', '#model=ghostnet_100&tab=layers');
+  assert.equal(report.model, 'model=ghostnet_100&tab=layers');
+});
+
+test('the build view of the default model', { timeout: 300_000 }, async () => {
+  const { report } = await checkRun('build-mobilenet_v2', NO_WEBGPU_FLAGS, 'cpu', '#tab=build');
+  assert.equal(report.model, 'model=mobilenet_v2&tab=build');
 });
