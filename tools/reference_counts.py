@@ -58,6 +58,8 @@ MODELS = {
     "shufflenet_v2_x2_0": (*tv("shufflenet_v2_x2_0"), 224),
     "resnet50": (*tv("resnet50"), 224),
     "vgg16": (*tv("vgg16"), 224),
+    "googlenet": (*tv("googlenet", aux_logits=False, init_weights=False), 224),
+    "inception_v3": (*tv("inception_v3", aux_logits=False, init_weights=False), 299),
     "efficientnet_b0": (*tv("efficientnet_b0"), 224),
     "efficientnet_b1": (*tv("efficientnet_b1"), 240),
     "efficientnet_b2": (*tv("efficientnet_b2"), 260),

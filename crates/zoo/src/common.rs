@@ -24,6 +24,14 @@ pub fn tv_conv_bn_act(
     b.conv_bn_act([&format!("{prefix}.0"), &format!("{prefix}.1"), &format!("{prefix}.2")], x, conv, activation)
 }
 
+/// torchvision's `BasicConv2d` (GoogLeNet, Inception V3): conv without bias, BN with eps 0.001, ReLU;
+/// named `prefix.conv`, `prefix.bn`, `prefix.relu`.
+pub fn basic_conv(b: &mut GraphBuilder, prefix: &str, x: NodeId, conv: Conv2d) -> Result<NodeId> {
+    let y = b.conv(&format!("{prefix}.conv"), x, conv)?;
+    let y = b.bn_eps(&format!("{prefix}.bn"), y, 1e-3)?;
+    b.act(&format!("{prefix}.relu"), y, Activation::Relu)
+}
+
 /// Squeeze-and-excite on `x` with `channels` channels: global pool, 1×1 conv (bias) down to `squeeze`,
 /// `inner` activation, 1×1 conv (bias) back up, `gate`, multiply. `names = [reduce, expand]` are the two
 /// convolutions' module paths; the other nodes are named after `prefix`.

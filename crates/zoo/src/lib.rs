@@ -8,6 +8,8 @@
 mod common;
 mod efficientnet;
 mod ghostnet;
+mod googlenet;
+mod inception_v3;
 mod mobilenet_v1;
 mod mobilenet_v2;
 mod mobilenet_v3;

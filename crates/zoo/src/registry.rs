@@ -88,6 +88,8 @@ pub fn registry() -> Vec<ModelEntry> {
     models.extend(crate::efficientnet::models());
     models.extend(crate::ghostnet::models());
     models.extend(crate::resnet::models());
+    models.extend(crate::googlenet::models());
+    models.extend(crate::inception_v3::models());
     models.extend(crate::vgg::models());
     models
 }
