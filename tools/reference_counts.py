@@ -69,6 +69,8 @@ MODELS = {
     "efficientnet_b6": (*tv("efficientnet_b6"), 528),
     "efficientnet_b7": (*tv("efficientnet_b7"), 600),
     "mobilenet_v1": (*tm("mobilenetv1_100"), 224),
+    "efficientnet_lite0": (*tm("efficientnet_lite0"), 224),
+    "efficientnet_v2_s": (*tv("efficientnet_v2_s"), 384),
     "ghostnet_050": (*tm("ghostnet_050"), 224),
     "ghostnet_100": (*tm("ghostnet_100"), 224),
     "ghostnet_130": (*tm("ghostnet_130"), 224),

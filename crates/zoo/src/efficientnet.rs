@@ -130,7 +130,7 @@ fn build(variant: &Variant, row: &Row) -> Result<Graph> {
 /// torchvision's `MBConv`: 1×1 expansion (if any), k×k depthwise, SE (squeeze = input / 4, SiLU inside,
 /// sigmoid gate), 1×1 projection, residual (stochastic depth is the identity at inference).
 #[allow(clippy::too_many_arguments)]
-fn mbconv(
+pub(crate) fn mbconv(
     b: &mut GraphBuilder,
     p: &str,
     x: NodeId,

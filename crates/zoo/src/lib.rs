@@ -7,6 +7,8 @@
 
 mod common;
 mod efficientnet;
+mod efficientnet_lite;
+mod efficientnet_v2;
 mod ghostnet;
 mod googlenet;
 mod inception_v3;

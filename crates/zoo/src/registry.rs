@@ -86,6 +86,8 @@ pub fn registry() -> Vec<ModelEntry> {
     models.extend(crate::mobilenet_v3::models());
     models.extend(crate::shufflenet_v2::models());
     models.extend(crate::efficientnet::models());
+    models.extend(crate::efficientnet_lite::models());
+    models.extend(crate::efficientnet_v2::models());
     models.extend(crate::ghostnet::models());
     models.extend(crate::resnet::models());
     models.extend(crate::googlenet::models());

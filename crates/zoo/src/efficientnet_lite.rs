@@ -1,0 +1,106 @@
+//! # EfficientNet-Lite0
+//!
+//! EfficientNet-Lite (tensorflow/tpu `models/official/efficientnet/lite`): EfficientNet-B0 for mobile
+//! accelerators — no squeeze-and-excite, ReLU6 instead of swish, stem and head kept at 32 and 1280
+//! channels. Structure and names: timm `efficientnet_lite0` (timm 1.0): `conv_stem`/`bn1`,
+//! `blocks.S.I.{conv_pw,bn1,conv_dw,bn2,conv_pwl,bn3}`, `conv_head`/`bn2`, `classifier`.
+//!
+//! Deviations: the README's 407M "FLOPs" are ~5% above an exact conv+linear count (385M).
+
+use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, NodeId, Shape};
+
+use crate::common::{Result, make_divisible, pool_flatten};
+use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+
+/// `(expansion, kernel, stride, output, repeats)` — B0's stages; expansion 1 is a depthwise-separable block.
+const STAGES: [(usize, usize, usize, usize, usize); 7] = [
+    (1, 3, 1, 16, 1),
+    (6, 3, 2, 24, 2),
+    (6, 5, 2, 40, 2),
+    (6, 3, 2, 80, 3),
+    (6, 5, 1, 112, 3),
+    (6, 5, 2, 192, 4),
+    (6, 3, 1, 320, 1),
+];
+
+const ACT: Activation = Activation::Relu6;
+
+pub fn models() -> Vec<ModelEntry> {
+    vec![ModelEntry {
+        id: "efficientnet_lite0",
+        title: "EfficientNet-Lite0",
+        family: "EfficientNet",
+        paper: "Tan & Le 2019 (arXiv:1905.11946); Lite: tensorflow/tpu efficientnet/lite README",
+        reference: "timm efficientnet_lite0",
+        default: imagenet(1.0, 224),
+        width: false,
+        input: InputSpec { resolution: 224, resize: 256, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
+        published: Some(Published {
+            resolution: 224,
+            params: Some(4.7e6),
+            params_without_bn: false,
+            macs: Some(407e6),
+            top1: Some(75.1),
+            source: "tensorflow/tpu models/official/efficientnet/lite/README.md",
+        }),
+        builder: build,
+    }]
+}
+
+/// BN followed by ReLU6, named like timm's `BatchNormAct2d` (`bn`, `bn.act`).
+fn bn_act(b: &mut GraphBuilder, bn: &str, x: NodeId, act: bool) -> Result<NodeId> {
+    let y = b.bn_eps(bn, x, 1e-3)?;
+    if act { b.act(&format!("{bn}.act"), y, ACT) } else { Ok(y) }
+}
+
+fn build(variant: &Variant) -> Result<Graph> {
+    let mut b = GraphBuilder::new("efficientnet_lite0");
+    let x = b.input(Shape::map(3, variant.resolution, variant.resolution))?;
+    let mut x = b.block("stem", "conv_stem", |b| {
+        let y = b.conv("conv_stem", x, Conv2d::new(3, 32, 3, 2))?;
+        bn_act(b, "bn1", y, true)
+    })?;
+    let mut channels = 32;
+    for (s, &(expand, kernel, stride, out, repeats)) in STAGES.iter().enumerate() {
+        let stage = format!("blocks.{s}");
+        x = b.block("stage", &stage, |b| {
+            let mut x = x;
+            for i in 0..repeats {
+                let p = format!("{stage}.{i}");
+                let st = if i == 0 { stride } else { 1 };
+                let n = |s: &str| format!("{p}.{s}");
+                x = if expand == 1 {
+                    b.block("DepthwiseSeparable", &p, |b| {
+                        let y = b.conv(&n("conv_dw"), x, Conv2d::new(channels, channels, kernel, st).depthwise())?;
+                        let y = bn_act(b, &n("bn1"), y, true)?;
+                        let y = b.conv(&n("conv_pw"), y, Conv2d::new(channels, out, 1, 1))?;
+                        let y = bn_act(b, &n("bn2"), y, false)?;
+                        if st == 1 && channels == out { b.add(&n("add"), x, y) } else { Ok(y) }
+                    })?
+                } else {
+                    let mid = make_divisible((channels * expand) as f64, 8);
+                    b.block("InvertedResidual", &p, |b| {
+                        let y = b.conv(&n("conv_pw"), x, Conv2d::new(channels, mid, 1, 1))?;
+                        let y = bn_act(b, &n("bn1"), y, true)?;
+                        let y = b.conv(&n("conv_dw"), y, Conv2d::new(mid, mid, kernel, st).depthwise())?;
+                        let y = bn_act(b, &n("bn2"), y, true)?;
+                        let y = b.conv(&n("conv_pwl"), y, Conv2d::new(mid, out, 1, 1))?;
+                        let y = bn_act(b, &n("bn3"), y, false)?;
+                        if st == 1 && channels == out { b.add(&n("add"), x, y) } else { Ok(y) }
+                    })?
+                };
+                channels = out;
+            }
+            Ok(x)
+        })?;
+    }
+    let x = b.block("head", "conv_head", |b| {
+        let y = b.conv("conv_head", x, Conv2d::new(channels, 1280, 1, 1))?;
+        bn_act(b, "bn2", y, true)
+    })?;
+    b.block("classifier", "classifier", |b| {
+        let x = pool_flatten(b, x, "global_pool")?;
+        b.linear("classifier", x, variant.num_classes, true)
+    })?;
+    b.finish()
+}
