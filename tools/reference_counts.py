@@ -71,6 +71,7 @@ MODELS = {
     "mobilenet_v1": (*tm("mobilenetv1_100"), 224),
     "efficientnet_lite0": (*tm("efficientnet_lite0"), 224),
     "efficientnet_v2_s": (*tv("efficientnet_v2_s"), 384),
+    "xception": (*tm("legacy_xception"), 299),
     "ghostnet_050": (*tm("ghostnet_050"), 224),
     "ghostnet_100": (*tm("ghostnet_100"), 224),
     "ghostnet_130": (*tm("ghostnet_130"), 224),

@@ -20,6 +20,7 @@ mod resnet;
 mod shufflenet_v2;
 mod squeezenet;
 mod vgg;
+mod xception;
 
 pub use common::make_divisible;
 pub use registry::{InputSpec, ModelEntry, Published, Variant, find, registry};

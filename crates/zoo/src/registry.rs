@@ -93,6 +93,7 @@ pub fn registry() -> Vec<ModelEntry> {
     models.extend(crate::googlenet::models());
     models.extend(crate::inception_v3::models());
     models.extend(crate::vgg::models());
+    models.extend(crate::xception::models());
     models
 }
 
