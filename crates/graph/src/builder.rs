@@ -229,6 +229,15 @@ impl GraphBuilder {
         self.push(name, Op::Softmax, vec![x], input)
     }
 
+    /// Local response normalization over `size` channels (PyTorch's `nn.LocalResponseNorm`).
+    pub fn lrn(&mut self, name: &str, x: NodeId, size: usize, alpha: f32, beta: f32, k: f32) -> Result<NodeId> {
+        let input = self.input_shape(name, x)?;
+        if size == 0 {
+            return Err(BuildError::ZeroSize { node: name.to_owned(), what: "LRN size" });
+        }
+        self.push(name, Op::LocalResponseNorm { size, alpha, beta, k }, vec![x], input)
+    }
+
     pub fn finish(self) -> Result<Graph> {
         if !matches!(self.nodes.first().map(|n| &n.op), Some(Op::Input)) {
             return Err(BuildError::NoInput);

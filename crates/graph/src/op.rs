@@ -239,6 +239,14 @@ pub enum Op {
     },
     /// Softmax over the features of a vector.
     Softmax,
+    /// Local response normalization across `size` neighbouring channels (AlexNet):
+    /// `x / (k + alpha / size · Σ x²)^beta`, PyTorch's `nn.LocalResponseNorm`.
+    LocalResponseNorm {
+        size: usize,
+        alpha: f32,
+        beta: f32,
+        k: f32,
+    },
 }
 
 impl Op {
@@ -282,6 +290,7 @@ impl Op {
             Self::Linear { .. } => "Linear".to_owned(),
             Self::Dropout { .. } => "Dropout".to_owned(),
             Self::Softmax => "Softmax".to_owned(),
+            Self::LocalResponseNorm { size, .. } => format!("LRN {size}"),
         }
     }
 }

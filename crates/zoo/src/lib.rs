@@ -5,6 +5,7 @@
 //! known deviations. [`registry()`] lists every model with its default variant, input spec and published
 //! numbers; the tests iterate over it, so a model is tested by being added.
 
+mod alexnet;
 mod common;
 mod efficientnet;
 mod efficientnet_lite;
