@@ -97,7 +97,7 @@ impl ConvscopeApp {
         &self.status
     }
 
-    /// Open what a link fragment names: `model=<id>&tab=<build|layers|compare|about>&width=<α>&res=<px>`.
+    /// Open what a link fragment names: `model=<id>&tab=<build|layers|compare|about>&width=<α>&groups=<g>&res=<px>`.
     /// Unknown or malformed parts are ignored with a message in the status bar, never a failure.
     pub fn open_link(&mut self, fragment: &str) {
         let mut problems = Vec::new();
@@ -121,6 +121,13 @@ impl ConvscopeApp {
                     }
                     _ => problems.push(format!("width {value:?} ignored")),
                 },
+                "groups" => match value.parse::<usize>() {
+                    Ok(g) if self.view.entry().is_some_and(|e| e.groups.contains(&g)) => {
+                        self.view.variant.groups = Some(g);
+                        variant_changed = true;
+                    }
+                    _ => problems.push(format!("groups {value:?} ignored")),
+                },
                 "res" => match value.parse::<usize>() {
                     Ok(r) if (16..=1024).contains(&r) => {
                         self.view.variant.resolution = r;
@@ -143,6 +150,9 @@ impl ConvscopeApp {
         if let Some(entry) = self.view.entry() {
             if self.view.variant.width != entry.default.width {
                 link.push_str(&format!("&width={}", self.view.variant.width));
+            }
+            if let Some(g) = self.view.variant.groups.filter(|_| self.view.variant.groups != entry.default.groups) {
+                link.push_str(&format!("&groups={g}"));
             }
             if self.view.variant.resolution != entry.default.resolution {
                 link.push_str(&format!("&res={}", self.view.variant.resolution));

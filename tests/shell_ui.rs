@@ -191,3 +191,14 @@ fn links_open_a_model_tab_and_variant_and_round_trip() {
     harness.run();
     harness.get_by_label_contains("Link: no model \"no_such_net\"; no tab \"nowhere\"; unknown link part \"colour\"");
 }
+
+#[test]
+fn the_groups_knob_rebuilds_shufflenet_v1() {
+    let mut harness = app_on(Tab::Layers);
+    harness.state_mut().open_link("model=shufflenet_v1&tab=layers&groups=8");
+    harness.run();
+    harness.get_by_value("8");
+    // Official megvii ShuffleNetV1 1.0x, group=8 (network.py @d8e4db1, tools/reference_counts.py): 2,433,768.
+    harness.get_by_label_contains("Total: 2,433,768 params");
+    assert_eq!(harness.state().link(), "model=shufflenet_v1&tab=layers&groups=8");
+}

@@ -18,7 +18,9 @@ in_features × out_features per output row — the conv+linear multiply-accumula
 per sample (batch 1). The zoo's graph must reproduce every row by name.
 """
 
+import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -39,13 +41,32 @@ def tm(name, **kw):
     return lambda: timm.create_model(name, pretrained=False, **kw), TIMM
 
 
+# Official implementations that are in neither torchvision nor timm are not committed (their code is not
+# ours to copy): set CONVSCOPE_OFFICIAL to a folder holding them, laid out as below, to count them too.
+OFFICIAL = os.environ.get("CONVSCOPE_OFFICIAL")
+
+
+def official(subdir, module, make, source):
+    def build():
+        sys.path.insert(0, os.path.join(OFFICIAL, subdir))
+        try:
+            return make(importlib.import_module(module))
+        finally:
+            sys.path.pop(0)
+
+    return build, source
+
+
+SHUFFLENET_V1 = "megvii-model/ShuffleNet-Series ShuffleNetV1/network.py @d8e4db1"
+
+
 def tm_mobilenet_v1(width):
     from timm.models.efficientnet import _gen_mobilenet_v1
 
     return lambda: _gen_mobilenet_v1("mobilenetv1_100", width), TIMM + " _gen_mobilenet_v1"
 
 
-# reference file name (zoo id, optionally @width) -> (constructor, source, resolution)
+# reference file name (zoo id, then optionally @<width> and @g<groups>) -> (constructor, source, resolution)
 MODELS = {
     "squeezenet1_0": (*tv("squeezenet1_0"), 224),
     "squeezenet1_1": (*tv("squeezenet1_1"), 224),
@@ -84,6 +105,13 @@ MODELS = {
     "mobilenet_v3_large@0.75": (*tv("mobilenet_v3_large", width_mult=0.75), 224),
     "mobilenet_v3_small@0.5": (*tv("mobilenet_v3_small", width_mult=0.5), 160),
 }
+if OFFICIAL:
+    for g in (3, 8):
+        for size in ("0.5x", "1.0x", "1.5x", "2.0x"):
+            width = size[:-1]
+            make = lambda m, g=g, size=size: m.ShuffleNetV1(model_size=size, group=g)  # noqa: E731
+            key = "shufflenet_v1" + ("" if width == "1.0" else f"@{float(width)}") + f"@g{g}"
+            MODELS[key] = (*official("shufflenetv1", "network", make, SHUFFLENET_V1), 224)
 
 
 def count(model_id):
@@ -117,10 +145,13 @@ def count(model_id):
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
             bn_params += own
         modules.append([name, type(module).__name__, own, macs.get(name, 0)])
-    zoo_id, _, width = model_id.partition("@")
+    zoo_id, *variant = model_id.split("@")
+    width = next((float(v) for v in variant if not v.startswith("g")), None)
+    groups = next((int(v[1:]) for v in variant if v.startswith("g")), None)
     return {
         "id": zoo_id,
-        "width": float(width) if width else None,
+        "width": width,
+        "groups": groups,
         "source": source,
         "script": "tools/reference_counts.py",
         "resolution": resolution,

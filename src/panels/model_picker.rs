@@ -28,8 +28,26 @@ pub fn model_picker_ui(ui: &mut egui::Ui, view: &mut ModelView) {
     }
 
     let Some(entry) = view.entry() else { return };
-    let (has_width, default) = (entry.width, entry.default);
+    let (has_width, default, group_choices) = (entry.width, entry.default, entry.groups);
     let mut changed = false;
+    if !group_choices.is_empty() {
+        let label = ui.label("groups g");
+        let current = view.variant.groups.unwrap_or(0);
+        egui::ComboBox::from_id_salt("groups_picker")
+            .selected_text(current.to_string())
+            .width(40.0)
+            .show_ui(ui, |ui| {
+                for &g in group_choices {
+                    if ui.selectable_label(current == g, g.to_string()).clicked() {
+                        view.variant.groups = Some(g);
+                        changed = true;
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text("Groups of the grouped 1×1 convolutions");
+    }
     if has_width {
         let label = ui.label("width α");
         changed |= ui

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! convscope list
-//! convscope table <id> [--width X] [--resolution R] [--format text|csv|json|md] [--flops 2mac|mac|all]
+//! convscope table <id> [--width X] [--groups G] [--resolution R] [--format text|csv|json|md] [--flops 2mac|mac|all]
 //! ```
 
 use std::io::Write as _;
@@ -31,6 +31,9 @@ enum Command {
         /// Width multiplier (models whose width can vary).
         #[arg(long, allow_negative_numbers = true)]
         width: Option<f64>,
+        /// Groups of the grouped convolutions (models that offer a choice, e.g. shufflenet_v1).
+        #[arg(long)]
+        groups: Option<usize>,
         /// Input resolution in pixels (square input).
         #[arg(long, allow_negative_numbers = true)]
         resolution: Option<usize>,
@@ -91,7 +94,7 @@ fn run(cli: Cli) -> Result<()> {
                 )?;
             }
         }
-        Command::Table { id, width, resolution, format, flops } => {
+        Command::Table { id, width, groups, resolution, format, flops } => {
             let entry = convscope_zoo::find(&id)
                 .with_context(|| format!("no model named {id:?} in the zoo (`convscope list` shows them)"))?;
             if width.is_some() && !entry.width {
@@ -102,12 +105,21 @@ fn run(cli: Cli) -> Result<()> {
             {
                 bail!("--width must be a number in (0, 16], got {w}");
             }
+            if let Some(g) = groups
+                && !entry.groups.contains(&g)
+            {
+                if entry.groups.is_empty() {
+                    bail!("{id} has no groups choice");
+                }
+                bail!("{id} takes --groups {:?}, not {g}", entry.groups);
+            }
             if resolution == Some(0) {
                 bail!("--resolution must be positive");
             }
             let variant = Variant {
                 width: width.unwrap_or(entry.default.width),
                 resolution: resolution.unwrap_or(entry.default.resolution),
+                groups: groups.or(entry.default.groups),
                 ..entry.default
             };
             let graph = entry.build(&variant).with_context(|| format!("{id} cannot be built with these settings"))?;

@@ -56,6 +56,25 @@ fn width_and_resolution_change_the_network() {
 }
 
 #[test]
+fn groups_pick_a_shufflenet_v1_variant() {
+    let json: serde_json::Value = serde_json::from_str(&stdout(&convscope(&[
+        "table",
+        "shufflenet_v1",
+        "--groups",
+        "8",
+        "--width",
+        "0.5",
+        "--format",
+        "json",
+    ])))
+    .expect("valid JSON");
+    // Official megvii ShuffleNetV1 (network.py @d8e4db1) 0.5x, group=8, counted with torch 2.15.0 by
+    // tools/reference_counts.py: 1,010,448 params, 40,469,760 MACs (README: 1.0M, 40M).
+    assert_eq!(json["totals"]["params"], 1_010_448);
+    assert_eq!(json["totals"]["macs"], 40_469_760);
+}
+
+#[test]
 fn csv_markdown_and_text_render() {
     let csv = stdout(&convscope(&["table", "squeezenet1_1", "--format", "csv"]));
     assert!(csv.starts_with("name,op,block,input_shapes,output_shape,params,macs"));
@@ -80,6 +99,8 @@ fn bad_input_exits_non_zero_with_one_line() {
     for (args, expected) in [
         (vec!["table", "no_such_net"], "no model named \"no_such_net\""),
         (vec!["table", "resnet50", "--width", "0.5"], "has no width multiplier"),
+        (vec!["table", "shufflenet_v1", "--groups", "5"], "takes --groups [1, 2, 3, 4, 8], not 5"),
+        (vec!["table", "resnet50", "--groups", "2"], "has no groups choice"),
         (vec!["table", "mobilenet_v2", "--width", "-1"], "--width must be a number"),
         (vec!["table", "mobilenet_v2", "--resolution", "0"], "--resolution must be positive"),
         (

@@ -24,6 +24,7 @@ pub fn models() -> Vec<ModelEntry> {
         reference: "Caffe bvlc_alexnet deploy.prototxt",
         default: imagenet(1.0, 227),
         width: false,
+        groups: &[],
         input: InputSpec::imagenet(227, 256),
         published: Some(Published {
             resolution: 227,

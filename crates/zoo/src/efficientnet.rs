@@ -74,6 +74,7 @@ pub fn models() -> Vec<ModelEntry> {
             reference: "torchvision.models.efficientnet_b*",
             default: imagenet(width, resolution),
             width: true,
+            groups: &[],
             input: InputSpec::imagenet(resolution, resolution * 8 / 7),
             published: Some(Published {
                 resolution,

@@ -34,6 +34,7 @@ pub fn models() -> Vec<ModelEntry> {
         reference: "timm efficientnet_lite0",
         default: imagenet(1.0, 224),
         width: false,
+        groups: &[],
         input: InputSpec { resolution: 224, resize: 256, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
         published: Some(Published {
             resolution: 224,

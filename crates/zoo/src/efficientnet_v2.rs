@@ -30,6 +30,7 @@ pub fn models() -> Vec<ModelEntry> {
         reference: "torchvision.models.efficientnet_v2_s",
         default: imagenet(1.0, 384),
         width: false,
+        groups: &[],
         input: InputSpec { resolution: 384, resize: 384, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
         published: Some(Published {
             resolution: 384,

@@ -48,6 +48,7 @@ pub fn models() -> Vec<ModelEntry> {
         reference: "timm ghostnet_050 / ghostnet_100 / ghostnet_130",
         default: imagenet(width, 224),
         width: true,
+        groups: &[],
         input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,

@@ -38,6 +38,7 @@ pub fn models() -> Vec<ModelEntry> {
         reference: "torchvision.models.googlenet(aux_logits=False)",
         default: imagenet(1.0, 224),
         width: false,
+        groups: &[],
         input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,

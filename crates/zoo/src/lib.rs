@@ -18,6 +18,7 @@ mod mobilenet_v2;
 mod mobilenet_v3;
 mod registry;
 mod resnet;
+mod shufflenet_v1;
 mod shufflenet_v2;
 mod squeezenet;
 mod vgg;

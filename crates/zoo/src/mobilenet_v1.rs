@@ -24,6 +24,7 @@ pub fn models() -> Vec<ModelEntry> {
         reference: "timm mobilenetv1_100",
         default: imagenet(1.0, 224),
         width: true,
+        groups: &[],
         input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,

@@ -77,6 +77,7 @@ pub fn models() -> Vec<ModelEntry> {
         reference: "torchvision.models.mobilenet_v3_large / mobilenet_v3_small",
         default: imagenet(1.0, 224),
         width: true,
+        groups: &[],
         input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,

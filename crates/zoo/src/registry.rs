@@ -10,6 +10,8 @@ pub struct Variant {
     /// Input side in pixels (square input).
     pub resolution: usize,
     pub num_classes: usize,
+    /// Groups of the grouped convolutions, for models that offer a choice ([`ModelEntry::groups`]).
+    pub groups: Option<usize>,
 }
 
 /// How an image becomes the network input: resize the shorter side, centre-crop, normalize.
@@ -56,6 +58,8 @@ pub struct ModelEntry {
     pub default: Variant,
     /// Whether [`Variant::width`] changes the network.
     pub width: bool,
+    /// The values [`Variant::groups`] may take (empty: the model has no groups knob).
+    pub groups: &'static [usize],
     pub input: InputSpec,
     pub published: Option<Published>,
     pub(crate) builder: fn(&Variant) -> Result<Graph, BuildError>,
@@ -84,6 +88,7 @@ pub fn registry() -> Vec<ModelEntry> {
     models.extend(crate::mobilenet_v1::models());
     models.extend(crate::mobilenet_v2::models());
     models.extend(crate::mobilenet_v3::models());
+    models.extend(crate::shufflenet_v1::models());
     models.extend(crate::shufflenet_v2::models());
     models.extend(crate::efficientnet::models());
     models.extend(crate::efficientnet_lite::models());
@@ -104,5 +109,5 @@ pub fn find(id: &str) -> Option<ModelEntry> {
 
 /// A variant with the usual 1000 ImageNet classes.
 pub(crate) const fn imagenet(width: f64, resolution: usize) -> Variant {
-    Variant { width, resolution, num_classes: 1000 }
+    Variant { width, resolution, num_classes: 1000, groups: None }
 }

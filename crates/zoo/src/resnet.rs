@@ -25,6 +25,7 @@ pub fn models() -> Vec<ModelEntry> {
         reference: "torchvision.models.resnet50",
         default: imagenet(1.0, 224),
         width: false,
+        groups: &[],
         input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,

@@ -41,6 +41,7 @@ pub fn models() -> Vec<ModelEntry> {
             reference: "torchvision.models.shufflenet_v2_x*",
             default: imagenet(1.0, 224),
             width: false,
+            groups: &[],
             input: InputSpec::imagenet(224, 256),
             published: Some(Published {
                 resolution: 224,

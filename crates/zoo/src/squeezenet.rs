@@ -54,6 +54,7 @@ pub fn models() -> Vec<ModelEntry> {
         reference: "torchvision.models.squeezenet1_0 / squeezenet1_1",
         default: imagenet(1.0, 224),
         width: false,
+        groups: &[],
         input: InputSpec::imagenet(224, 256),
         published: Some(published),
         builder,

@@ -19,6 +19,9 @@ struct Reference {
     id: String,
     /// The width multiplier, where the file is a variant (`<id>@<width>.json`); else the default.
     width: Option<f64>,
+    /// The groups, where the file is a grouped variant (`<id>@g<groups>.json`); else the default.
+    #[serde(default)]
+    groups: Option<usize>,
     source: String,
     resolution: usize,
     params: u64,
@@ -56,7 +59,11 @@ const NO_REFERENCE: &[(&str, &str)] = &[(
 fn every_model_has_a_reference_at_its_default_variant() {
     let refs = references();
     for entry in registry() {
-        let has = refs.iter().any(|(_, r)| r.id == entry.id && r.width.is_none_or(|w| w == entry.default.width));
+        let has = refs.iter().any(|(_, r)| {
+            r.id == entry.id
+                && r.width.is_none_or(|w| w == entry.default.width)
+                && (r.groups.is_none() || r.groups == entry.default.groups)
+        });
         assert!(
             has || NO_REFERENCE.iter().any(|(id, _)| *id == entry.id),
             "{}: no tests/reference/{}.json; run tools/reference_counts.py or list it in NO_REFERENCE",
@@ -74,7 +81,8 @@ fn every_reference_is_matched_layer_by_layer() {
         let entry =
             convscope_zoo::find(&reference.id).unwrap_or_else(|| panic!("{file}: no zoo model {}", reference.id));
         let width = reference.width.unwrap_or(entry.default.width);
-        let variant = Variant { resolution: reference.resolution, width, ..entry.default };
+        let groups = reference.groups.or(entry.default.groups);
+        let variant = Variant { resolution: reference.resolution, width, groups, ..entry.default };
         let graph = entry.build(&variant).unwrap_or_else(|err| panic!("{file}: {err}"));
         let cost = GraphCost::of(&graph);
 
