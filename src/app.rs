@@ -128,6 +128,14 @@ impl ConvscopeApp {
                     }
                     _ => problems.push(format!("groups {value:?} ignored")),
                 },
+                "mitchell" => match value {
+                    "1" | "true" => {
+                        self.view.variant.mitchell = true;
+                        variant_changed = true;
+                    }
+                    "0" | "false" => {}
+                    _ => problems.push(format!("mitchell {value:?} ignored")),
+                },
                 "res" => match value.parse::<usize>() {
                     Ok(r) if (16..=1024).contains(&r) => {
                         self.view.variant.resolution = r;
@@ -153,6 +161,9 @@ impl ConvscopeApp {
             }
             if let Some(g) = self.view.variant.groups.filter(|_| self.view.variant.groups != entry.default.groups) {
                 link.push_str(&format!("&groups={g}"));
+            }
+            if self.view.variant.mitchell {
+                link.push_str("&mitchell=1");
             }
             if self.view.variant.resolution != entry.default.resolution {
                 link.push_str(&format!("&res={}", self.view.variant.resolution));

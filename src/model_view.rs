@@ -51,7 +51,9 @@ impl Default for ModelView {
         let selected = entries.iter().position(|e| e.id == "mobilenet_v2").unwrap_or(0);
         let variant = entries
             .get(selected)
-            .map_or(Variant { width: 1.0, resolution: 224, num_classes: 1000, groups: None }, |e| e.default);
+            .map_or(Variant { width: 1.0, resolution: 224, num_classes: 1000, groups: None, mitchell: false }, |e| {
+                e.default
+            });
         let mut view = Self {
             entries,
             selected,

@@ -202,3 +202,14 @@ fn the_groups_knob_rebuilds_shufflenet_v1() {
     harness.get_by_label_contains("Total: 2,433,768 params");
     assert_eq!(harness.state().link(), "model=shufflenet_v1&tab=layers&groups=8");
 }
+
+#[test]
+fn mitchell_mode_shows_its_arithmetic() {
+    let mut harness = app_on(Tab::Layers);
+    harness.get_by_label_contains("Arithmetic of convolutions and linear layers: 300,774,272 multiplications");
+    harness.get_by_label("Mitchell ×").click();
+    harness.run();
+    // MobileNetV2: only the classifier's 1,280,000 MACs still multiply.
+    harness.get_by_label_contains("Arithmetic of convolutions and linear layers: 1,280,000 multiplications");
+    assert!(harness.state().link().ends_with("&mitchell=1"));
+}

@@ -58,6 +58,34 @@ def official(subdir, module, make, source):
 
 
 SHUFFLENET_V1 = "megvii-model/ShuffleNet-Series ShuffleNetV1/network.py @d8e4db1"
+ADDERNET = "huawei-noah/AdderNet resnet50.py + adder.py @74b5485"
+
+
+def addernet_resnet18(resnet50_module):
+    """ResNet-18 (torchvision's BasicBlock layout) under resnet50.py's rule: adder convs in the stages and
+    their downsample, a multiplying stem, and the 1×1-conv + BN classifier."""
+    nn = torch.nn
+    conv3x3, conv1x1 = resnet50_module.conv3x3, resnet50_module.conv1x1
+
+    class BasicBlock(nn.Module):
+        expansion = 1
+
+        def __init__(self, inplanes, planes, stride=1, downsample=None):
+            super().__init__()
+            self.conv1 = conv3x3(inplanes, planes, stride)
+            self.bn1 = nn.BatchNorm2d(planes)
+            self.relu = nn.ReLU(inplace=True)
+            self.conv2 = conv3x3(planes, planes)
+            self.bn2 = nn.BatchNorm2d(planes)
+            self.downsample = downsample
+
+        def forward(self, x):
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            identity = self.downsample(x) if self.downsample is not None else x
+            return self.relu(out + identity)
+
+    return resnet50_module.ResNet(BasicBlock, [2, 2, 2, 2])
 
 
 def tm_mobilenet_v1(width):
@@ -77,6 +105,7 @@ MODELS = {
     "shufflenet_v2_x1_0": (*tv("shufflenet_v2_x1_0"), 224),
     "shufflenet_v2_x1_5": (*tv("shufflenet_v2_x1_5"), 224),
     "shufflenet_v2_x2_0": (*tv("shufflenet_v2_x2_0"), 224),
+    "resnet18": (*tv("resnet18"), 224),
     "resnet50": (*tv("resnet50"), 224),
     "vgg16": (*tv("vgg16"), 224),
     "googlenet": (*tv("googlenet", aux_logits=False, init_weights=False), 224),
@@ -112,6 +141,11 @@ if OFFICIAL:
             make = lambda m, g=g, size=size: m.ShuffleNetV1(model_size=size, group=g)  # noqa: E731
             key = "shufflenet_v1" + ("" if width == "1.0" else f"@{float(width)}") + f"@g{g}"
             MODELS[key] = (*official("shufflenetv1", "network", make, SHUFFLENET_V1), 224)
+    MODELS["addernet_resnet50"] = (*official("addernet", "resnet50", lambda m: m.resnet50(), ADDERNET), 224)
+    MODELS["addernet_resnet18"] = (
+        *official("addernet", "resnet50", addernet_resnet18, ADDERNET + ", its rule applied to ResNet-18"),
+        224,
+    )
 
 
 def count(model_id):
@@ -125,13 +159,15 @@ def count(model_id):
         if isinstance(module, torch.nn.Conv2d):
             k = module.kernel_size[0] * module.kernel_size[1]
             n = output.numel() // output.shape[0] * (module.in_channels // module.groups) * k
+        elif type(module).__name__ == "adder2d":  # AdderNet: one |x − w| accumulation per MAC
+            n = output.numel() // output.shape[0] * module.input_channel * module.kernel_size**2
         else:  # Linear
             n = output.numel() // output.shape[0] * module.in_features
         macs[name] = macs.get(name, 0) + n
 
     names = {m: n for n, m in model.named_modules()}
     for module in names:
-        if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)) or type(module).__name__ == "adder2d":
             module.register_forward_hook(hook)
     with torch.no_grad():
         model(torch.zeros(1, 3, resolution, resolution))

@@ -91,6 +91,12 @@ pub fn layer_table_ui(ui: &mut egui::Ui, view: &mut ModelView, state: &mut Table
         convscope_graph::report::group(t.flops),
         convscope_graph::report::group(t.peak_activation_bytes),
     ));
+    ui.label(format!(
+        "Arithmetic of convolutions and linear layers: {} multiplications · {} additions · {} shifts",
+        convscope_graph::report::group(t.muls),
+        convscope_graph::report::group(t.adds),
+        convscope_graph::report::group(t.shifts),
+    ));
 
     let rows = table_rows(report, state);
     let text_height = egui::TextStyle::Body.resolve(ui.style()).size + 6.0;

@@ -62,6 +62,13 @@ pub fn model_picker_ui(ui: &mut egui::Ui, view: &mut ModelView) {
         .labelled_by(label.id)
         .on_hover_text("Input resolution ρ (square)")
         .changed();
+    changed |= ui
+        .checkbox(&mut view.variant.mitchell, "Mitchell ×")
+        .on_hover_text(
+            "Compute every multiplying convolution with Mitchell's logarithmic multiplication: each product \
+             becomes an addition of approximate logarithms and shifts (see the arithmetic counts in Layers)",
+        )
+        .changed();
     if view.variant != default && ui.small_button("reset").on_hover_text("Back to the published variant").clicked() {
         view.variant = default;
         changed = true;

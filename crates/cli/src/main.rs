@@ -34,6 +34,9 @@ enum Command {
         /// Groups of the grouped convolutions (models that offer a choice, e.g. shufflenet_v1).
         #[arg(long)]
         groups: Option<usize>,
+        /// Compute every multiplying convolution with Mitchell's logarithmic multiplication.
+        #[arg(long)]
+        mitchell: bool,
         /// Input resolution in pixels (square input).
         #[arg(long, allow_negative_numbers = true)]
         resolution: Option<usize>,
@@ -94,7 +97,7 @@ fn run(cli: Cli) -> Result<()> {
                 )?;
             }
         }
-        Command::Table { id, width, groups, resolution, format, flops } => {
+        Command::Table { id, width, groups, mitchell, resolution, format, flops } => {
             let entry = convscope_zoo::find(&id)
                 .with_context(|| format!("no model named {id:?} in the zoo (`convscope list` shows them)"))?;
             if width.is_some() && !entry.width {
@@ -120,6 +123,7 @@ fn run(cli: Cli) -> Result<()> {
                 width: width.unwrap_or(entry.default.width),
                 resolution: resolution.unwrap_or(entry.default.resolution),
                 groups: groups.or(entry.default.groups),
+                mitchell,
                 ..entry.default
             };
             let graph = entry.build(&variant).with_context(|| format!("{id} cannot be built with these settings"))?;

@@ -75,6 +75,24 @@ fn groups_pick_a_shufflenet_v1_variant() {
 }
 
 #[test]
+fn mitchell_mode_trades_multiplications_for_additions_and_shifts() {
+    let exact: serde_json::Value =
+        serde_json::from_str(&stdout(&convscope(&["table", "mobilenet_v2", "--format", "json"]))).expect("JSON");
+    let mitchell: serde_json::Value =
+        serde_json::from_str(&stdout(&convscope(&["table", "mobilenet_v2", "--mitchell", "--format", "json"])))
+            .expect("JSON");
+    let macs = exact["totals"]["macs"].as_u64().expect("macs");
+    // Only the classifier (a linear layer, 1280 · 1000 MACs) still multiplies; each conv MAC becomes two
+    // additions and two shifts (cost.rs, `arithmetic_counts`).
+    let linear = 1280 * 1000;
+    assert_eq!(mitchell["totals"]["macs"], macs);
+    assert_eq!(mitchell["totals"]["muls"], linear);
+    assert_eq!(mitchell["totals"]["shifts"], 2 * (macs - linear));
+    assert_eq!(mitchell["totals"]["adds"], linear + 2 * (macs - linear));
+    assert_eq!(mitchell["totals"]["params"], exact["totals"]["params"]);
+}
+
+#[test]
 fn csv_markdown_and_text_render() {
     let csv = stdout(&convscope(&["table", "squeezenet1_1", "--format", "csv"]));
     assert!(csv.starts_with("name,op,block,input_shapes,output_shape,params,macs"));

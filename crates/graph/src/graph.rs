@@ -65,6 +65,21 @@ impl Graph {
         path
     }
 
+    /// The same network with every multiplying convolution computed with `arithmetic` instead (e.g.
+    /// Mitchell's logarithmic multiplication); adder convolutions stay adders. Shapes and parameters are
+    /// unchanged; the cost's additions, multiplications and shifts follow the new arithmetic.
+    #[must_use]
+    pub fn with_conv_arithmetic(mut self, arithmetic: crate::Arithmetic) -> Self {
+        for node in &mut self.nodes {
+            if let crate::Op::Conv2d(conv) = &mut node.op
+                && conv.arithmetic == crate::Arithmetic::Multiply
+            {
+                conv.arithmetic = arithmetic;
+            }
+        }
+        self
+    }
+
     /// Whether `node` lies inside `block` (directly or in a nested block).
     pub fn is_in_block(&self, node: &Node, block: BlockId) -> bool {
         self.block_path(node.block).contains(&block)

@@ -12,6 +12,8 @@ pub struct Variant {
     pub num_classes: usize,
     /// Groups of the grouped convolutions, for models that offer a choice ([`ModelEntry::groups`]).
     pub groups: Option<usize>,
+    /// Compute every multiplying convolution with Mitchell's logarithmic multiplication (any network).
+    pub mitchell: bool,
 }
 
 /// How an image becomes the network input: resize the shorter side, centre-crop, normalize.
@@ -67,7 +69,8 @@ pub struct ModelEntry {
 
 impl ModelEntry {
     pub fn build(&self, variant: &Variant) -> Result<Graph, BuildError> {
-        (self.builder)(variant)
+        let graph = (self.builder)(variant)?;
+        Ok(if variant.mitchell { graph.with_conv_arithmetic(convscope_graph::Arithmetic::Mitchell) } else { graph })
     }
 
     pub fn build_default(&self) -> Result<Graph, BuildError> {
@@ -109,5 +112,5 @@ pub fn find(id: &str) -> Option<ModelEntry> {
 
 /// A variant with the usual 1000 ImageNet classes.
 pub(crate) const fn imagenet(width: f64, resolution: usize) -> Variant {
-    Variant { width, resolution, num_classes: 1000, groups: None }
+    Variant { width, resolution, num_classes: 1000, groups: None, mitchell: false }
 }
