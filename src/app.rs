@@ -136,8 +136,15 @@ impl ConvscopeApp {
                     "0" | "false" => {}
                     _ => problems.push(format!("mitchell {value:?} ignored")),
                 },
+                "channels" => match value.split_once(',').map(|(a, b)| (a.parse::<usize>(), b.parse::<usize>())) {
+                    Some((Ok(inp), Ok(out))) if inp > 0 && out > 0 && self.view.entry().is_some_and(|e| e.block) => {
+                        self.view.variant.channels = Some([inp, out]);
+                        variant_changed = true;
+                    }
+                    _ => problems.push(format!("channels {value:?} ignored")),
+                },
                 "res" => match value.parse::<usize>() {
-                    Ok(r) if (16..=1024).contains(&r) => {
+                    Ok(r) if (1..=4096).contains(&r) => {
                         self.view.variant.resolution = r;
                         variant_changed = true;
                     }
@@ -161,6 +168,11 @@ impl ConvscopeApp {
             }
             if let Some(g) = self.view.variant.groups.filter(|_| self.view.variant.groups != entry.default.groups) {
                 link.push_str(&format!("&groups={g}"));
+            }
+            if let Some([inp, out]) =
+                self.view.variant.channels.filter(|_| self.view.variant.channels != entry.default.channels)
+            {
+                link.push_str(&format!("&channels={inp},{out}"));
             }
             if self.view.variant.mitchell {
                 link.push_str("&mitchell=1");

@@ -27,6 +27,8 @@ pub struct BuiltModel {
     pub cost: GraphCost,
     pub steps: Vec<BuildStep>,
     pub report: Report,
+    /// For a stand-alone block: the cost of a plain 3×3 conv with the same channels and input.
+    pub baseline: Option<convscope_graph::Cost>,
 }
 
 pub struct ModelView {
@@ -49,11 +51,10 @@ impl Default for ModelView {
     fn default() -> Self {
         let entries = convscope_zoo::registry();
         let selected = entries.iter().position(|e| e.id == "mobilenet_v2").unwrap_or(0);
-        let variant = entries
-            .get(selected)
-            .map_or(Variant { width: 1.0, resolution: 224, num_classes: 1000, groups: None, mitchell: false }, |e| {
-                e.default
-            });
+        let variant = entries.get(selected).map_or(
+            Variant { width: 1.0, resolution: 224, num_classes: 1000, groups: None, mitchell: false, channels: None },
+            |e| e.default,
+        );
         let mut view = Self {
             entries,
             selected,
@@ -95,11 +96,17 @@ impl ModelView {
     /// Build the graph for the current entry and variant; the build view starts complete.
     pub fn rebuild(&mut self) {
         let Some(entry) = self.entries.get(self.selected) else { return };
+        let baseline = entry
+            .block
+            .then(|| convscope_zoo::find("block_conv3x3"))
+            .flatten()
+            .and_then(|plain| plain.build(&self.variant).ok())
+            .map(|graph| GraphCost::of(&graph).total);
         self.model = entry.build(&self.variant).map(|graph| {
             let cost = GraphCost::of(&graph);
             let steps = build_steps(&graph, &cost);
             let report = Report::new(&graph, &self.convention);
-            BuiltModel { graph, cost, steps, report }
+            BuiltModel { graph, cost, steps, report, baseline }
         });
         self.built_steps = self.model.as_ref().map_or(0, |m| m.steps.len());
         self.playing = false;

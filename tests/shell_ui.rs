@@ -213,3 +213,14 @@ fn mitchell_mode_shows_its_arithmetic() {
     harness.get_by_label_contains("Arithmetic of convolutions and linear layers: 1,280,000 multiplications");
     assert!(harness.state().link().ends_with("&mitchell=1"));
 }
+
+#[test]
+fn a_block_is_compared_with_a_plain_convolution() {
+    let mut harness = app_on(Tab::Layers);
+    harness.state_mut().open_link("model=block_depthwise_separable&tab=layers&channels=128,256&res=14");
+    harness.run();
+    // MobileNet paper, Section 3.1: 1/N + 1/9 of the MACs; BN adds 2 parameters per channel on both sides.
+    let ratio = 1.0 / 256.0 + 1.0 / 9.0;
+    harness.get_by_label_contains(&format!("{:.3}× the MACs", ratio));
+    assert_eq!(harness.state().link(), "model=block_depthwise_separable&tab=layers&channels=128,256&res=14");
+}

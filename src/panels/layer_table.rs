@@ -91,6 +91,14 @@ pub fn layer_table_ui(ui: &mut egui::Ui, view: &mut ModelView, state: &mut Table
         convscope_graph::report::group(t.flops),
         convscope_graph::report::group(t.peak_activation_bytes),
     ));
+    if let Some(plain) = &model.baseline {
+        let ratio = |a: u64, b: u64| if b == 0 { "—".to_owned() } else { format!("{:.3}×", a as f64 / b as f64) };
+        ui.label(format!(
+            "Against a plain 3×3 conv with the same channels and input: {} the parameters, {} the MACs",
+            ratio(t.params, plain.params),
+            ratio(t.macs, plain.macs),
+        ));
+    }
     ui.label(format!(
         "Arithmetic of convolutions and linear layers: {} multiplications · {} additions · {} shifts",
         convscope_graph::report::group(t.muls),

@@ -28,8 +28,20 @@ pub fn model_picker_ui(ui: &mut egui::Ui, view: &mut ModelView) {
     }
 
     let Some(entry) = view.entry() else { return };
-    let (has_width, default, group_choices) = (entry.width, entry.default, entry.groups);
+    let (has_width, default, group_choices, is_block) = (entry.width, entry.default, entry.groups, entry.block);
     let mut changed = false;
+    if is_block && let Some(channels) = &mut view.variant.channels {
+        for (i, name) in ["in", "out"].into_iter().enumerate() {
+            let label = ui.label(name);
+            if let Some(c) = channels.get_mut(i) {
+                changed |= ui
+                    .add(egui::DragValue::new(c).range(1..=4096).speed(1.0))
+                    .labelled_by(label.id)
+                    .on_hover_text(format!("{name}put channels of the block"))
+                    .changed();
+            }
+        }
+    }
     if !group_choices.is_empty() {
         let label = ui.label("groups g");
         let current = view.variant.groups.unwrap_or(0);
@@ -58,7 +70,7 @@ pub fn model_picker_ui(ui: &mut egui::Ui, view: &mut ModelView) {
     }
     let label = ui.label("input");
     changed |= ui
-        .add(egui::DragValue::new(&mut view.variant.resolution).range(16..=1024).speed(1.0).suffix(" px"))
+        .add(egui::DragValue::new(&mut view.variant.resolution).range(1..=4096).speed(1.0).suffix(" px"))
         .labelled_by(label.id)
         .on_hover_text("Input resolution ρ (square)")
         .changed();

@@ -9,6 +9,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand, ValueEnum};
 use convscope_graph::{FlopConvention, Report};
 use convscope_zoo::Variant;
@@ -34,6 +35,9 @@ enum Command {
         /// Groups of the grouped convolutions (models that offer a choice, e.g. shufflenet_v1).
         #[arg(long)]
         groups: Option<usize>,
+        /// Input and output channels of a stand-alone block, e.g. `--channels 64,128` (block_* models).
+        #[arg(long, value_delimiter = ',')]
+        channels: Option<Vec<usize>>,
         /// Compute every multiplying convolution with Mitchell's logarithmic multiplication.
         #[arg(long)]
         mitchell: bool,
@@ -68,7 +72,18 @@ enum Flops {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => err.exit(),
+        Err(err) => {
+            // One line, like every other failure; `--help` has the rest.
+            let rendered = err.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+            eprintln!("convscope: {first} (see `convscope --help`)");
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("convscope: {err:#}");
@@ -97,7 +112,7 @@ fn run(cli: Cli) -> Result<()> {
                 )?;
             }
         }
-        Command::Table { id, width, groups, mitchell, resolution, format, flops } => {
+        Command::Table { id, width, groups, channels, mitchell, resolution, format, flops } => {
             let entry = convscope_zoo::find(&id)
                 .with_context(|| format!("no model named {id:?} in the zoo (`convscope list` shows them)"))?;
             if width.is_some() && !entry.width {
@@ -116,6 +131,12 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 bail!("{id} takes --groups {:?}, not {g}", entry.groups);
             }
+            let channels = match channels.as_deref() {
+                None => None,
+                Some(_) if !entry.block => bail!("{id} is a network; --channels applies to block_* models"),
+                Some(&[inp, out]) if inp > 0 && out > 0 => Some([inp, out]),
+                Some(other) => bail!("--channels takes two positive numbers IN,OUT, got {other:?}"),
+            };
             if resolution == Some(0) {
                 bail!("--resolution must be positive");
             }
@@ -124,6 +145,7 @@ fn run(cli: Cli) -> Result<()> {
                 resolution: resolution.unwrap_or(entry.default.resolution),
                 groups: groups.or(entry.default.groups),
                 mitchell,
+                channels: channels.or(entry.default.channels),
                 ..entry.default
             };
             let graph = entry.build(&variant).with_context(|| format!("{id} cannot be built with these settings"))?;

@@ -93,6 +93,24 @@ fn mitchell_mode_trades_multiplications_for_additions_and_shifts() {
 }
 
 #[test]
+fn blocks_take_their_channels() {
+    let json: serde_json::Value = serde_json::from_str(&stdout(&convscope(&[
+        "table",
+        "block_depthwise_separable",
+        "--channels",
+        "32,64",
+        "--resolution",
+        "56",
+        "--format",
+        "json",
+    ])))
+    .expect("JSON");
+    // 3×3 depthwise on 32 channels + 1×1 32→64, each followed by BN (2 affine parameters per channel).
+    assert_eq!(json["totals"]["params"], 32 * 9 + 64 * 32 + 2 * 32 + 2 * 64);
+    assert_eq!(json["totals"]["macs"], 56 * 56 * (32 * 9 + 64 * 32));
+}
+
+#[test]
 fn csv_markdown_and_text_render() {
     let csv = stdout(&convscope(&["table", "squeezenet1_1", "--format", "csv"]));
     assert!(csv.starts_with("name,op,block,input_shapes,output_shape,params,macs"));
@@ -119,6 +137,10 @@ fn bad_input_exits_non_zero_with_one_line() {
         (vec!["table", "resnet50", "--width", "0.5"], "has no width multiplier"),
         (vec!["table", "shufflenet_v1", "--groups", "5"], "takes --groups [1, 2, 3, 4, 8], not 5"),
         (vec!["table", "resnet50", "--groups", "2"], "has no groups choice"),
+        (vec!["table", "resnet50", "--channels", "3,4"], "is a network"),
+        (vec!["table", "block_fire", "--channels", "3"], "--channels takes two positive numbers"),
+        (vec!["table", "mobilenet_v2", "--frobnicate"], "unexpected argument '--frobnicate'"),
+        (vec!["table"], "required"),
         (vec!["table", "mobilenet_v2", "--width", "-1"], "--width must be a number"),
         (vec!["table", "mobilenet_v2", "--resolution", "0"], "--resolution must be positive"),
         (

@@ -25,6 +25,7 @@ pub fn models() -> Vec<ModelEntry> {
         default: imagenet(1.0, 227),
         width: false,
         groups: &[],
+        block: false,
         input: InputSpec::imagenet(227, 256),
         published: Some(Published {
             resolution: 227,

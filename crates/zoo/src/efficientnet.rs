@@ -75,6 +75,7 @@ pub fn models() -> Vec<ModelEntry> {
             default: imagenet(width, resolution),
             width: true,
             groups: &[],
+            block: false,
             input: InputSpec::imagenet(resolution, resolution * 8 / 7),
             published: Some(Published {
                 resolution,

@@ -35,6 +35,7 @@ pub fn models() -> Vec<ModelEntry> {
         default: imagenet(1.0, 224),
         width: false,
         groups: &[],
+        block: false,
         input: InputSpec { resolution: 224, resize: 256, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
         published: Some(Published {
             resolution: 224,

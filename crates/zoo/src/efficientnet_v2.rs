@@ -31,6 +31,7 @@ pub fn models() -> Vec<ModelEntry> {
         default: imagenet(1.0, 384),
         width: false,
         groups: &[],
+        block: false,
         input: InputSpec { resolution: 384, resize: 384, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
         published: Some(Published {
             resolution: 384,
@@ -85,7 +86,7 @@ fn build(variant: &Variant) -> Result<Graph> {
 /// torchvision's `FusedMBConv`: a k×k conv to `input · expansion` channels (SiLU), then a 1×1 projection;
 /// with expansion 1, just the k×k conv to the output. Residual when the shape is kept.
 #[allow(clippy::too_many_arguments)]
-fn fused_mbconv(
+pub(crate) fn fused_mbconv(
     b: &mut GraphBuilder,
     p: &str,
     x: NodeId,

@@ -49,6 +49,7 @@ pub fn models() -> Vec<ModelEntry> {
         default: imagenet(width, 224),
         width: true,
         groups: &[],
+        block: false,
         input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,
@@ -111,7 +112,14 @@ fn build(variant: &Variant) -> Result<Graph> {
 
 /// timm's `GhostModule`: primary 1×1 conv to `ceil(out / s)` maps, cheap depthwise d×d conv for the
 /// others, concat, trim to `out`.
-fn ghost_module(b: &mut GraphBuilder, p: &str, x: NodeId, inp: usize, out: usize, relu: bool) -> Result<NodeId> {
+pub(crate) fn ghost_module(
+    b: &mut GraphBuilder,
+    p: &str,
+    x: NodeId,
+    inp: usize,
+    out: usize,
+    relu: bool,
+) -> Result<NodeId> {
     let init = out.div_ceil(RATIO);
     let new = init * (RATIO - 1);
     let act = relu.then_some(Activation::Relu);
@@ -136,7 +144,7 @@ fn ghost_module(b: &mut GraphBuilder, p: &str, x: NodeId, inp: usize, out: usize
 }
 
 #[allow(clippy::too_many_arguments)]
-fn bottleneck(
+pub(crate) fn bottleneck(
     b: &mut GraphBuilder,
     p: &str,
     x: NodeId,

@@ -21,6 +21,7 @@ pub fn models() -> Vec<ModelEntry> {
         default: imagenet(1.0, 299),
         width: false,
         groups: &[],
+        block: false,
         input: InputSpec { resolution: 299, resize: 342, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
         published: Some(Published {
             resolution: 299,

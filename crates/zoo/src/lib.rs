@@ -6,6 +6,7 @@
 //! numbers; the tests iterate over it, so a model is tested by being added.
 
 mod alexnet;
+mod blocks;
 mod common;
 mod efficientnet;
 mod efficientnet_lite;

@@ -25,6 +25,7 @@ pub fn models() -> Vec<ModelEntry> {
         default: imagenet(1.0, 224),
         width: true,
         groups: &[],
+        block: false,
         input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,

@@ -25,6 +25,7 @@ pub fn models() -> Vec<ModelEntry> {
         default: imagenet(1.0, 224),
         width: true,
         groups: &[],
+        block: false,
         input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,
@@ -75,7 +76,7 @@ pub fn build(variant: &Variant) -> Result<Graph> {
 
 /// torchvision's `InvertedResidual`: optional 1×1 expansion, 3×3 depthwise, 1×1 linear projection, and a
 /// residual when the shape is kept.
-fn inverted_residual(
+pub(crate) fn inverted_residual(
     b: &mut GraphBuilder,
     prefix: &str,
     x: NodeId,

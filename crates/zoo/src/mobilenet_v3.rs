@@ -14,7 +14,7 @@ use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
 use Activation::{HardSwish as HS, Relu as RE};
 
 /// One bottleneck row of the paper's Tables 1 and 2.
-struct Bneck {
+pub(crate) struct Bneck {
     input: usize,
     kernel: usize,
     expanded: usize,
@@ -24,7 +24,7 @@ struct Bneck {
     stride: usize,
 }
 
-const fn bneck(
+pub(crate) const fn bneck(
     input: usize,
     kernel: usize,
     expanded: usize,
@@ -78,6 +78,7 @@ pub fn models() -> Vec<ModelEntry> {
         default: imagenet(1.0, 224),
         width: true,
         groups: &[],
+        block: false,
         input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,
@@ -133,7 +134,7 @@ fn build(variant: &Variant, name: &str, rows: &[Bneck], last: usize) -> Result<G
 
 /// torchvision's MobileNetV3 `InvertedResidual`: `block.0` expansion (if any), depthwise, SE (ReLU inside,
 /// hard-sigmoid gate, squeeze = make_divisible(expanded / 4, 8)), linear projection, residual.
-fn bottleneck(
+pub(crate) fn bottleneck(
     b: &mut GraphBuilder,
     prefix: &str,
     x: NodeId,

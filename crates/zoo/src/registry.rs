@@ -14,6 +14,8 @@ pub struct Variant {
     pub groups: Option<usize>,
     /// Compute every multiplying convolution with Mitchell's logarithmic multiplication (any network).
     pub mitchell: bool,
+    /// `[in, out]` channels of a stand-alone block ([`ModelEntry::block`]); networks ignore it.
+    pub channels: Option<[usize; 2]>,
 }
 
 /// How an image becomes the network input: resize the shorter side, centre-crop, normalize.
@@ -62,6 +64,8 @@ pub struct ModelEntry {
     pub width: bool,
     /// The values [`Variant::groups`] may take (empty: the model has no groups knob).
     pub groups: &'static [usize],
+    /// A stand-alone block (input `[in, r, r]` → output, no classifier) rather than a whole network.
+    pub block: bool,
     pub input: InputSpec,
     pub published: Option<Published>,
     pub(crate) builder: fn(&Variant) -> Result<Graph, BuildError>,
@@ -103,6 +107,7 @@ pub fn registry() -> Vec<ModelEntry> {
     models.extend(crate::inception_v3::models());
     models.extend(crate::vgg::models());
     models.extend(crate::xception::models());
+    models.extend(crate::blocks::models());
     models
 }
 
@@ -112,5 +117,5 @@ pub fn find(id: &str) -> Option<ModelEntry> {
 
 /// A variant with the usual 1000 ImageNet classes.
 pub(crate) const fn imagenet(width: f64, resolution: usize) -> Variant {
-    Variant { width, resolution, num_classes: 1000, groups: None, mitchell: false }
+    Variant { width, resolution, num_classes: 1000, groups: None, mitchell: false, channels: None }
 }

@@ -40,9 +40,17 @@ pub fn models() -> Vec<ModelEntry> {
         family: "ShuffleNet V1",
         paper: "Zhang et al. 2018, arXiv:1707.01083",
         reference: "megvii-model/ShuffleNet-Series ShuffleNetV1 (official)",
-        default: Variant { width: 1.0, resolution: 224, num_classes: 1000, groups: Some(3), mitchell: false },
+        default: Variant {
+            width: 1.0,
+            resolution: 224,
+            num_classes: 1000,
+            groups: Some(3),
+            mitchell: false,
+            channels: None,
+        },
         width: true,
         groups: &[1, 2, 3, 4, 8],
+        block: false,
         input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,
@@ -127,7 +135,7 @@ fn build(variant: &Variant) -> Result<Graph> {
 /// The official `ShuffleV1Block`: grouped 1×1 (plain for the very first unit), shuffle, 3×3 depthwise,
 /// grouped 1×1; residual add (stride 1) or concatenation with a 3×3 average-pooled input (stride 2).
 #[allow(clippy::too_many_arguments)]
-fn unit(
+pub(crate) fn unit(
     b: &mut GraphBuilder,
     p: &str,
     x: NodeId,
@@ -176,8 +184,14 @@ mod tests {
     fn paper_table_1_complexity_for_every_group_count() {
         // Zhang et al. 2018, Table 1: MFLOPs (multiply-adds) of ShuffleNet 1× at 224² for g = 1, 2, 3, 4, 8.
         for (groups, paper_macs) in [(1, 143e6), (2, 140e6), (3, 137e6), (4, 133e6), (8, 137e6)] {
-            let variant =
-                Variant { width: 1.0, resolution: 224, num_classes: 1000, groups: Some(groups), mitchell: false };
+            let variant = Variant {
+                width: 1.0,
+                resolution: 224,
+                num_classes: 1000,
+                groups: Some(groups),
+                mitchell: false,
+                channels: None,
+            };
             let graph = build(&variant).expect("builds");
             let macs = GraphCost::of(&graph).total.macs as f64;
             assert!((macs / paper_macs - 1.0).abs() < 0.02, "g{groups}: {macs} vs the paper's {paper_macs}");
@@ -186,7 +200,14 @@ mod tests {
 
     #[test]
     fn unsupported_groups_are_refused() {
-        let variant = Variant { width: 1.0, resolution: 224, num_classes: 1000, groups: Some(5), mitchell: false };
+        let variant = Variant {
+            width: 1.0,
+            resolution: 224,
+            num_classes: 1000,
+            groups: Some(5),
+            mitchell: false,
+            channels: None,
+        };
         assert!(matches!(build(&variant), Err(BuildError::Invalid { .. })));
     }
 }

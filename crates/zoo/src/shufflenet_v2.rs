@@ -42,6 +42,7 @@ pub fn models() -> Vec<ModelEntry> {
             default: imagenet(1.0, 224),
             width: false,
             groups: &[],
+            block: false,
             input: InputSpec::imagenet(224, 256),
             published: Some(Published {
                 resolution: 224,
@@ -90,7 +91,7 @@ fn build(variant: &Variant, channels: &[usize; 5]) -> Result<Graph> {
 
 /// torchvision's ShuffleNet V2 `InvertedResidual`: split (stride 1) or two branches (stride 2), concat,
 /// channel shuffle with 2 groups.
-fn unit(b: &mut GraphBuilder, p: &str, x: NodeId, inp: usize, oup: usize, stride: usize) -> Result<NodeId> {
+pub(crate) fn unit(b: &mut GraphBuilder, p: &str, x: NodeId, inp: usize, oup: usize, stride: usize) -> Result<NodeId> {
     let half = oup / 2;
     b.block("ShuffleV2Unit", p, |b| {
         let (left, right_in, right_c) = if stride == 1 {

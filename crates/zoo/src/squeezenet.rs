@@ -55,6 +55,7 @@ pub fn models() -> Vec<ModelEntry> {
         default: imagenet(1.0, 224),
         width: false,
         groups: &[],
+        block: false,
         input: InputSpec::imagenet(224, 256),
         published: Some(published),
         builder,
@@ -128,7 +129,15 @@ fn build(variant: &Variant, name: &str, stem: Conv2d, layers: &[Layer]) -> Resul
 }
 
 /// The Fire module: 1×1 squeeze, then parallel 1×1 and 3×3 expands, concatenated.
-fn fire(b: &mut GraphBuilder, p: &str, x: NodeId, inp: usize, s: usize, e1: usize, e3: usize) -> Result<NodeId> {
+pub(crate) fn fire(
+    b: &mut GraphBuilder,
+    p: &str,
+    x: NodeId,
+    inp: usize,
+    s: usize,
+    e1: usize,
+    e3: usize,
+) -> Result<NodeId> {
     b.block("Fire", p, |b| {
         let sq = b.conv(&format!("{p}.squeeze"), x, Conv2d::new(inp, s, 1, 1).bias(true))?;
         let sq = b.act(&format!("{p}.squeeze_activation"), sq, Activation::Relu)?;

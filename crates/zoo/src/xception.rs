@@ -38,6 +38,7 @@ pub fn models() -> Vec<ModelEntry> {
         default: imagenet(1.0, 299),
         width: false,
         groups: &[],
+        block: false,
         input: InputSpec { resolution: 299, resize: 333, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
         published: Some(Published {
             resolution: 299,
