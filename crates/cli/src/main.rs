@@ -78,8 +78,14 @@ fn main() -> ExitCode {
         Err(err) => {
             // One line, like every other failure; `--help` has the rest.
             let rendered = err.render().to_string();
-            let first = rendered.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
-            eprintln!("convscope: {first} (see `convscope --help`)");
+            let message: Vec<&str> = rendered
+                .lines()
+                .take_while(|line| !line.starts_with("Usage:"))
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .collect();
+            let message = message.join(" ");
+            eprintln!("convscope: {} (see `convscope --help`)", message.trim_start_matches("error: "));
             return ExitCode::from(2);
         }
     };

@@ -140,7 +140,7 @@ fn bad_input_exits_non_zero_with_one_line() {
         (vec!["table", "resnet50", "--channels", "3,4"], "is a network"),
         (vec!["table", "block_fire", "--channels", "3"], "--channels takes two positive numbers"),
         (vec!["table", "mobilenet_v2", "--frobnicate"], "unexpected argument '--frobnicate'"),
-        (vec!["table"], "required"),
+        (vec!["table"], "the following required arguments were not provided: <ID>"),
         (vec!["table", "mobilenet_v2", "--width", "-1"], "--width must be a number"),
         (vec!["table", "mobilenet_v2", "--resolution", "0"], "--resolution must be positive"),
         (
