@@ -59,6 +59,21 @@ def official(subdir, module, make, source):
 
 SHUFFLENET_V1 = "megvii-model/ShuffleNet-Series ShuffleNetV1/network.py @d8e4db1"
 ADDERNET = "huawei-noah/AdderNet resnet50.py + adder.py @74b5485"
+CONDENSENET = "ShichenLiu/CondenseNet models/condensenet_converted.py + layers.py @011b71d (converted form)"
+
+
+def condensenet_74(groups):
+    """CondenseNet-74 for ImageNet as the README trains it: stages 4-6-8-10-8, growth 8-16-32-64-128,
+    bottleneck 4, group-1x1 = group-3x3 = condense factor = G."""
+
+    def make(module):
+        import types
+
+        args = types.SimpleNamespace(stages=[4, 6, 8, 10, 8], growth=[8, 16, 32, 64, 128], bottleneck=4,
+                                     group_1x1=groups, group_3x3=groups, condense_factor=groups, num_classes=1000)
+        return module.CondenseNet(args)
+
+    return make
 
 
 def addernet_resnet18(resnet50_module):
@@ -141,6 +156,8 @@ if OFFICIAL:
             make = lambda m, g=g, size=size: m.ShuffleNetV1(model_size=size, group=g)  # noqa: E731
             key = "shufflenet_v1" + ("" if width == "1.0" else f"@{float(width)}") + f"@g{g}"
             MODELS[key] = (*official("shufflenetv1", "network", make, SHUFFLENET_V1), 224)
+    MODELS["condensenet_74_c4"] = (*official("condensenet", "condensenet_converted", condensenet_74(4), CONDENSENET), 224)
+    MODELS["condensenet_74_c8"] = (*official("condensenet", "condensenet_converted", condensenet_74(8), CONDENSENET), 224)
     MODELS["addernet_resnet50"] = (*official("addernet", "resnet50", lambda m: m.resnet50(), ADDERNET), 224)
     MODELS["addernet_resnet18"] = (
         *official("addernet", "resnet50", addernet_resnet18, ADDERNET + ", its rule applied to ResNet-18"),

@@ -229,6 +229,15 @@ impl GraphBuilder {
         self.push(name, Op::Softmax, vec![x], input)
     }
 
+    /// Select `channels` of the input's channels (features, for a vector) by learned index.
+    pub fn gather(&mut self, name: &str, x: NodeId, channels: usize) -> Result<NodeId> {
+        let input = self.input_shape(name, x)?;
+        if channels == 0 {
+            return Err(BuildError::ZeroSize { node: name.to_owned(), what: "gathered channels" });
+        }
+        self.push(name, Op::ChannelGather { channels }, vec![x], Shape { c: channels, ..input })
+    }
+
     /// Local response normalization over `size` channels (PyTorch's `nn.LocalResponseNorm`).
     pub fn lrn(&mut self, name: &str, x: NodeId, size: usize, alpha: f32, beta: f32, k: f32) -> Result<NodeId> {
         let input = self.input_shape(name, x)?;

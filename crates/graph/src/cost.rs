@@ -191,7 +191,7 @@ pub fn node_cost(graph: &Graph, node: &Node) -> Cost {
         Op::Softmax => Cost { elementwise_ops: 3 * out_numel, ..moves },
         // Per element: `size` squares and additions for the window sum, then scale, add k, power, divide.
         Op::LocalResponseNorm { size, .. } => Cost { elementwise_ops: (2 * *size as u64 + 4) * out_numel, ..moves },
-        Op::Concat | Op::ChannelSlice { .. } | Op::ChannelShuffle { .. } => moves,
+        Op::Concat | Op::ChannelSlice { .. } | Op::ChannelShuffle { .. } | Op::ChannelGather { .. } => moves,
         Op::Pool(pool) => {
             let window = pool.kernel[0] as u64 * pool.kernel[1] as u64;
             let per_output = match pool.kind {

@@ -239,6 +239,12 @@ pub enum Op {
     },
     /// Softmax over the features of a vector.
     Softmax,
+    /// Select `channels` input channels (or features) by index, repeats allowed: CondenseNet's index layer
+    /// (`torch.index_select(x, 1, index)`). The indices are data — learned, bound from the checkpoint's
+    /// `<name>.index` buffer — so the graph only fixes how many there are.
+    ChannelGather {
+        channels: usize,
+    },
     /// Local response normalization across `size` neighbouring channels (AlexNet):
     /// `x / (k + alpha / size · Σ x²)^beta`, PyTorch's `nn.LocalResponseNorm`.
     LocalResponseNorm {
@@ -291,6 +297,7 @@ impl Op {
             Self::Dropout { .. } => "Dropout".to_owned(),
             Self::Softmax => "Softmax".to_owned(),
             Self::LocalResponseNorm { size, .. } => format!("LRN {size}"),
+            Self::ChannelGather { channels } => format!("IndexSelect {channels}"),
         }
     }
 }

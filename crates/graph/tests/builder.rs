@@ -73,10 +73,13 @@ fn structural_ops_infer_shapes() {
     assert_eq!(b.shape(gated), Shape::map(16, 4, 4));
     let flat = b.flatten("flat", gated).expect("flatten");
     assert_eq!(b.shape(flat), Shape::vector(256));
-    let fc = b.linear("fc", flat, 10, true).expect("linear");
+    // CondenseNet's index layer keeps (here) half of the features, chosen by learned indices.
+    let kept = b.gather("index", flat, 128).expect("gather");
+    assert_eq!(b.shape(kept), Shape::vector(128));
+    let fc = b.linear("fc", kept, 10, true).expect("linear");
     let sm = b.softmax("softmax", fc).expect("softmax");
     assert_eq!(b.shape(sm), Shape::vector(10));
-    assert_eq!(b.finish().expect("graph").nodes.len(), 10);
+    assert_eq!(b.finish().expect("graph").nodes.len(), 11);
 }
 
 #[test]
@@ -139,6 +142,7 @@ fn builder_errors_are_structured_and_name_the_node() {
     assert!(matches!(b.shuffle("sh", x, 4), Err(BuildError::NotDivisible { .. })));
     assert!(matches!(b.slice("sl", x, 4, 7), Err(BuildError::Invalid { .. })));
     assert!(matches!(b.linear("fc", x, 10, true), Err(BuildError::Invalid { .. })));
+    assert!(matches!(b.gather("none", x, 0), Err(BuildError::ZeroSize { .. })));
     assert_eq!(b.conv("c", x, Conv2d::new(6, 6, 1, 1)), Err(BuildError::DuplicateName { node: "c".into() }));
     assert!(matches!(b.add("ghost", x, convscope_graph::NodeId(99)), Err(BuildError::UnknownInput { input: 99, .. })));
 }

@@ -8,6 +8,7 @@
 mod alexnet;
 mod blocks;
 mod common;
+mod condensenet;
 mod efficientnet;
 mod efficientnet_lite;
 mod efficientnet_v2;
