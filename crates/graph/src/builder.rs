@@ -115,9 +115,10 @@ impl GraphBuilder {
         }
     }
 
+    /// `a + b` for equal shapes, or `b` of shape `[c, 1, 1]` broadcast over `a` (G-Ghost's merge).
     pub fn add(&mut self, name: &str, a: NodeId, b: NodeId) -> Result<NodeId> {
         let (lhs, rhs) = (self.input_shape(name, a)?, self.input_shape(name, b)?);
-        if lhs != rhs {
+        if lhs != rhs && !broadcasts(rhs, lhs) {
             return Err(BuildError::ShapeMismatch { node: name.to_owned(), op: "Add", lhs, rhs });
         }
         self.push(name, Op::Add, vec![a, b], lhs)
@@ -126,8 +127,7 @@ impl GraphBuilder {
     /// `x * gate`, where `gate` is `[c, 1, 1]` (broadcast) or the same shape as `x`.
     pub fn mul(&mut self, name: &str, x: NodeId, gate: NodeId) -> Result<NodeId> {
         let (lhs, rhs) = (self.input_shape(name, x)?, self.input_shape(name, gate)?);
-        let broadcast = rhs.c == lhs.c && rhs.h == 1 && rhs.w == 1 && !rhs.vector;
-        if lhs != rhs && !broadcast {
+        if lhs != rhs && !broadcasts(rhs, lhs) {
             return Err(BuildError::ShapeMismatch { node: name.to_owned(), op: "Mul", lhs, rhs });
         }
         self.push(name, Op::Mul, vec![x, gate], lhs)
@@ -277,6 +277,11 @@ impl GraphBuilder {
         self.nodes.push(Node { name: name.to_owned(), op, inputs, output, block: self.current_block });
         Ok(NodeId(self.nodes.len() - 1))
     }
+}
+
+/// Whether `small` (`[c, 1, 1]`) broadcasts over the feature map `big` (`[c, h, w]`).
+fn broadcasts(small: Shape, big: Shape) -> bool {
+    small.c == big.c && small.h == 1 && small.w == 1 && !small.vector && !big.vector
 }
 
 /// Output `[h, w]` of a sliding window, PyTorch's rule: ⌊(size + pads − dil·(k − 1) − 1) / s⌋ + 1, or

@@ -207,7 +207,8 @@ pub enum Op {
         eps: f32,
     },
     Activation(Activation),
-    /// Element-wise sum of two equal shapes (residual connections).
+    /// Element-wise sum of two equal shapes (residual connections), or of a `[c, 1, 1]` second input
+    /// broadcast over the first.
     Add,
     /// Element-wise product, broadcasting `[c, 1, 1]` over `[c, h, w]` (squeeze-and-excite gating).
     Mul,

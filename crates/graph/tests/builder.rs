@@ -70,8 +70,11 @@ fn structural_ops_infer_shapes() {
     let gap = b.global_avg_pool("gap", shuffled).expect("gap");
     assert_eq!(b.shape(gap), Shape::map(16, 1, 1));
     let gated = b.mul("gate", shuffled, gap).expect("broadcast mul");
+    let shifted = b.add("merge", gated, gap).expect("broadcast add");
+    assert_eq!(b.shape(shifted), Shape::map(16, 4, 4));
+    assert!(b.add("backwards", gap, gated).is_err(), "only the second input broadcasts");
     assert_eq!(b.shape(gated), Shape::map(16, 4, 4));
-    let flat = b.flatten("flat", gated).expect("flatten");
+    let flat = b.flatten("flat", shifted).expect("flatten");
     assert_eq!(b.shape(flat), Shape::vector(256));
     // CondenseNet's index layer keeps (here) half of the features, chosen by learned indices.
     let kept = b.gather("index", flat, 128).expect("gather");
@@ -79,7 +82,7 @@ fn structural_ops_infer_shapes() {
     let fc = b.linear("fc", kept, 10, true).expect("linear");
     let sm = b.softmax("softmax", fc).expect("softmax");
     assert_eq!(b.shape(sm), Shape::vector(10));
-    assert_eq!(b.finish().expect("graph").nodes.len(), 11);
+    assert_eq!(b.finish().expect("graph").nodes.len(), 12);
 }
 
 #[test]

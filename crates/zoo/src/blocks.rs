@@ -6,7 +6,7 @@
 //! verified there against the reference implementation), under the prefix `block`.
 //!
 //! Blocks that cannot keep the shape (a strided ShuffleNet unit) choose stride 2 when `in ≠ out`, as the
-//! networks do; impossible channel choices (e.g. not divisible by the groups) come back as build errors.
+//! networks do, and the G-Ghost stage always halves the map, as every RegNet stage does; impossible channel choices (e.g. not divisible by the groups) come back as build errors.
 
 use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, NodeId, Shape};
 
@@ -20,7 +20,7 @@ const DEFAULT_RESOLUTION: usize = 28;
 type Builder = fn(&mut GraphBuilder, NodeId, usize, usize) -> Result<NodeId>;
 
 /// `(id, title, what it is, builder)`.
-const BLOCKS: [(&str, &str, &str, Builder); 11] = [
+const BLOCKS: [(&str, &str, &str, Builder); 12] = [
     ("block_conv3x3", "Plain 3×3 conv", "vanilla 3×3 convolution + BN + ReLU: the baseline", conv3x3),
     ("block_fire", "Fire (SqueezeNet)", "1×1 squeeze to out/8, then 1×1 and 3×3 expands of out/2 each", fire),
     (
@@ -66,6 +66,12 @@ const BLOCKS: [(&str, &str, &str, Builder); 11] = [
         "Ghost bottleneck",
         "Ghost module ×3 expansion, Ghost module back, residual",
         ghost_bottleneck,
+    ),
+    (
+        "block_g_ghost_stage",
+        "G-Ghost stage (4 blocks, stride 2)",
+        "RegNetX stage whose middle blocks see only part of the channels; the rest are cheap ghosts of the first block",
+        g_ghost_stage,
     ),
 ];
 
@@ -184,6 +190,11 @@ fn ghost_bottleneck(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize) -> 
     crate::ghostnet::bottleneck(b, "block", x, inp, 3 * inp, out, 3, 1, false)
 }
 
+fn g_ghost_stage(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize) -> Result<NodeId> {
+    // Group width 48 and four blocks, as in G-Ghost RegNetX-3.2GF's second stage.
+    crate::g_ghostnet::ghost_stage(b, "block", x, inp, out, 48, 4)
+}
+
 #[cfg(test)]
 mod tests {
     use convscope_graph::GraphCost;
@@ -201,7 +212,9 @@ mod tests {
         for entry in models() {
             let graph = entry.build_default().unwrap_or_else(|err| panic!("{}: {err}", entry.id));
             let output = graph.output().expect("nodes").output;
-            assert_eq!(output, Shape::map(240, 28, 28), "{}", entry.id);
+            // The G-Ghost stage starts with a strided block, as every RegNet stage does.
+            let side = if entry.id == "block_g_ghost_stage" { 14 } else { 28 };
+            assert_eq!(output, Shape::map(240, side, side), "{}", entry.id);
         }
     }
 

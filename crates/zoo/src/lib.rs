@@ -12,6 +12,7 @@ mod condensenet;
 mod efficientnet;
 mod efficientnet_lite;
 mod efficientnet_v2;
+mod g_ghostnet;
 mod ghostnet;
 mod googlenet;
 mod inception_v3;
