@@ -60,6 +60,7 @@ def official(subdir, module, make, source):
 SHUFFLENET_V1 = "megvii-model/ShuffleNet-Series ShuffleNetV1/network.py @d8e4db1"
 ADDERNET = "huawei-noah/AdderNet resnet50.py + adder.py @74b5485"
 G_GHOST = "huawei-noah/Efficient-AI-Backbones g_ghost_pytorch/g_ghost_regnet.py @71a0ef7"
+MICRONET = "liyunsheng13/micronet backbone/micronet.py + activation.py @44790b0, eval_micronet_m*.sh flags"
 CONDENSENET = "ShichenLiu/CondenseNet models/condensenet_converted.py + layers.py @011b71d (converted form)"
 
 
@@ -162,6 +163,9 @@ if OFFICIAL:
     for name in ("032", "040", "080", "160"):
         make = lambda m, name=name: getattr(m, f"g_ghost_regnetx_{name}")()  # noqa: E731
         MODELS[f"g_ghost_regnetx_{name}"] = (*official("g_ghost", "g_ghost_regnet", make, G_GHOST), 224)
+    for m in ("m0", "m1", "m2", "m3"):
+        make = lambda mod, m=m: mod.MicroNet(m)  # noqa: E731
+        MODELS[f"micronet_{m}"] = (*official("micronet", "backbone.micronet", make, MICRONET), 224)
     MODELS["addernet_resnet50"] = (*official("addernet", "resnet50", lambda m: m.resnet50(), ADDERNET), 224)
     MODELS["addernet_resnet18"] = (
         *official("addernet", "resnet50", addernet_resnet18, ADDERNET + ", its rule applied to ResNet-18"),

@@ -238,6 +238,44 @@ impl GraphBuilder {
         self.push(name, Op::ChannelGather { channels }, vec![x], Shape { c: channels, ..input })
     }
 
+    /// MicroNet's dynamic Shift-Max on `x` with `coefficients` (a vector of `2 · branches · c` values).
+    #[allow(clippy::too_many_arguments)]
+    pub fn dynamic_shift_max(
+        &mut self,
+        name: &str,
+        x: NodeId,
+        coefficients: NodeId,
+        groups: usize,
+        branches: usize,
+        scale: f32,
+        init: ([f32; 2], [f32; 2]),
+    ) -> Result<NodeId> {
+        let (input, coeffs) = (self.input_shape(name, x)?, self.input_shape(name, coefficients)?);
+        if groups == 0 || !(1..=2).contains(&branches) {
+            return Err(BuildError::Invalid {
+                node: name.to_owned(),
+                message: format!("{groups} groups, {branches} branches"),
+            });
+        }
+        if input.vector || input.c % groups != 0 {
+            return Err(BuildError::NotDivisible {
+                node: name.to_owned(),
+                what: "shift-max",
+                channels: input.c,
+                groups,
+            });
+        }
+        if !coeffs.vector || coeffs.c != 2 * branches * input.c {
+            return Err(BuildError::Invalid {
+                node: name.to_owned(),
+                message: format!("needs {} coefficients for {input}, got {coeffs}", 2 * branches * input.c),
+            });
+        }
+        let (init_a, init_b) = init;
+        let op = Op::DynamicShiftMax { groups, branches, scale, init_a, init_b };
+        self.push(name, op, vec![x, coefficients], input)
+    }
+
     /// Local response normalization over `size` channels (PyTorch's `nn.LocalResponseNorm`).
     pub fn lrn(&mut self, name: &str, x: NodeId, size: usize, alpha: f32, beta: f32, k: f32) -> Result<NodeId> {
         let input = self.input_shape(name, x)?;

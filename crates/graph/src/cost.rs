@@ -191,6 +191,11 @@ pub fn node_cost(graph: &Graph, node: &Node) -> Cost {
         Op::Softmax => Cost { elementwise_ops: 3 * out_numel, ..moves },
         // Per element: `size` squares and additions for the window sum, then scale, add k, power, divide.
         Op::LocalResponseNorm { size, .. } => Cost { elementwise_ops: (2 * *size as u64 + 4) * out_numel, ..moves },
+        // Per output element and branch: two products and an addition; the branches meet in a max.
+        Op::DynamicShiftMax { branches, .. } => {
+            let per_element = 3 * *branches as u64 + (*branches as u64).saturating_sub(1);
+            Cost { elementwise_ops: per_element * out_numel, ..moves }
+        }
         Op::Concat | Op::ChannelSlice { .. } | Op::ChannelShuffle { .. } | Op::ChannelGather { .. } => moves,
         Op::Pool(pool) => {
             let window = pool.kernel[0] as u64 * pool.kernel[1] as u64;

@@ -102,6 +102,12 @@ impl Conv2d {
         self
     }
 
+    /// Different strides along height and width (MicroNet's k×1 / 1×k convs).
+    pub fn strides(mut self, sh: usize, sw: usize) -> Self {
+        self.stride = [sh, sw];
+        self
+    }
+
     pub fn kernel(mut self, kh: usize, kw: usize) -> Self {
         self.kernel = [kh, kw];
         self
@@ -240,6 +246,18 @@ pub enum Op {
     },
     /// Softmax over the features of a vector.
     Softmax,
+    /// MicroNet's dynamic Shift-Max (Li et al. ICCV 2021): with `x` the first input and `x̃` its channels
+    /// permuted by one group and one channel within the group (`groups` groups), and per-channel
+    /// coefficients `a₁ b₁ a₂ b₂` from the second input (a vector of `branches · 2 · c` values in [0, 1],
+    /// mapped to `(v − 0.5) · scale` plus `init_a` / `init_b`), the output is `max(a₁x + b₁x̃, a₂x + b₂x̃)`
+    /// with two branches, or `a₁x + b₁x̃` with one.
+    DynamicShiftMax {
+        groups: usize,
+        branches: usize,
+        scale: f32,
+        init_a: [f32; 2],
+        init_b: [f32; 2],
+    },
     /// Select `channels` input channels (or features) by index, repeats allowed: CondenseNet's index layer
     /// (`torch.index_select(x, 1, index)`). The indices are data — learned, bound from the checkpoint's
     /// `<name>.index` buffer — so the graph only fixes how many there are.
@@ -299,6 +317,7 @@ impl Op {
             Self::Softmax => "Softmax".to_owned(),
             Self::LocalResponseNorm { size, .. } => format!("LRN {size}"),
             Self::ChannelGather { channels } => format!("IndexSelect {channels}"),
+            Self::DynamicShiftMax { groups, branches, .. } => format!("DyShiftMax g{groups} ×{branches}"),
         }
     }
 }

@@ -165,3 +165,22 @@ fn a_graph_needs_an_input_first() {
     let b = GraphBuilder::new("empty");
     assert_eq!(b.finish(), Err(BuildError::NoInput));
 }
+
+#[test]
+fn dynamic_shift_max_checks_its_coefficients() {
+    let (mut b, x) = builder_with_input(8, 4, 4);
+    let pooled = b.global_avg_pool("pool", x).expect("pool");
+    let flat = b.flatten("flat", pooled).expect("flatten");
+    // Two branches need a₁ b₁ a₂ b₂ per channel: 4 · 8 = 32 coefficients.
+    let coefficients = b.linear("fc", flat, 32, true).expect("linear");
+    let y = b.dynamic_shift_max("shift_max", x, coefficients, 2, 2, 4.0, ([1.0, 1.0], [0.0, 0.0])).expect("shift-max");
+    assert_eq!(b.shape(y), Shape::map(8, 4, 4));
+    assert!(matches!(
+        b.dynamic_shift_max("one", x, coefficients, 2, 1, 4.0, ([1.0, 0.0], [0.0, 0.0])),
+        Err(BuildError::Invalid { .. })
+    ));
+    assert!(matches!(
+        b.dynamic_shift_max("g3", x, coefficients, 3, 2, 4.0, ([1.0, 1.0], [0.0, 0.0])),
+        Err(BuildError::NotDivisible { .. })
+    ));
+}

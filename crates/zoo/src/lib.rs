@@ -16,6 +16,7 @@ mod g_ghostnet;
 mod ghostnet;
 mod googlenet;
 mod inception_v3;
+mod micronet;
 mod mobilenet_v1;
 mod mobilenet_v2;
 mod mobilenet_v3;

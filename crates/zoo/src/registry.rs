@@ -102,6 +102,7 @@ pub fn registry() -> Vec<ModelEntry> {
     models.extend(crate::efficientnet_v2::models());
     models.extend(crate::ghostnet::models());
     models.extend(crate::g_ghostnet::models());
+    models.extend(crate::micronet::models());
     models.extend(crate::condensenet::models());
     models.extend(crate::alexnet::models());
     models.extend(crate::resnet::models());
