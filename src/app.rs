@@ -97,7 +97,7 @@ impl ConvscopeApp {
         &self.status
     }
 
-    /// Open what a link fragment names: `model=<id>&tab=<build|layers|compare|about>&width=<α>&groups=<g>&res=<px>`.
+    /// Open what a link fragment names: `model=<id>&tab=<build|layers|compare|about>&width=<α>&groups=<g>&t=<expansion>&ghost=<s>,<d>&channels=<in>,<out>&mitchell=1&res=<px>`.
     /// Unknown or malformed parts are ignored with a message in the status bar, never a failure.
     pub fn open_link(&mut self, fragment: &str) {
         let mut problems = Vec::new();
@@ -143,6 +143,20 @@ impl ConvscopeApp {
                     }
                     _ => problems.push(format!("channels {value:?} ignored")),
                 },
+                "t" => match value.parse::<usize>() {
+                    Ok(t) if t > 0 && self.view.entry().is_some_and(|e| e.expansion.is_some()) => {
+                        self.view.variant.expansion = Some(t);
+                        variant_changed = true;
+                    }
+                    _ => problems.push(format!("expansion {value:?} ignored")),
+                },
+                "ghost" => match value.split_once(',').map(|(a, b)| (a.parse::<usize>(), b.parse::<usize>())) {
+                    Some((Ok(s), Ok(d))) if self.view.entry().is_some_and(|e| e.ghost.is_some()) => {
+                        self.view.variant.ghost = Some([s, d]);
+                        variant_changed = true;
+                    }
+                    _ => problems.push(format!("ghost {value:?} ignored")),
+                },
                 "res" => match value.parse::<usize>() {
                     Ok(r) if (1..=4096).contains(&r) => {
                         self.view.variant.resolution = r;
@@ -173,6 +187,12 @@ impl ConvscopeApp {
                 self.view.variant.channels.filter(|_| self.view.variant.channels != entry.default.channels)
             {
                 link.push_str(&format!("&channels={inp},{out}"));
+            }
+            if let Some(t) = self.view.variant.expansion {
+                link.push_str(&format!("&t={t}"));
+            }
+            if let Some([s, d]) = self.view.variant.ghost {
+                link.push_str(&format!("&ghost={s},{d}"));
             }
             if self.view.variant.mitchell {
                 link.push_str("&mitchell=1");

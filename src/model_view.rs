@@ -52,7 +52,16 @@ impl Default for ModelView {
         let entries = convscope_zoo::registry();
         let selected = entries.iter().position(|e| e.id == "mobilenet_v2").unwrap_or(0);
         let variant = entries.get(selected).map_or(
-            Variant { width: 1.0, resolution: 224, num_classes: 1000, groups: None, mitchell: false, channels: None },
+            Variant {
+                width: 1.0,
+                resolution: 224,
+                num_classes: 1000,
+                groups: None,
+                mitchell: false,
+                channels: None,
+                expansion: None,
+                ghost: None,
+            },
             |e| e.default,
         );
         let mut view = Self {

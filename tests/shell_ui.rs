@@ -224,3 +224,18 @@ fn a_block_is_compared_with_a_plain_convolution() {
     harness.get_by_label_contains(&format!("{:.3}× the MACs", ratio));
     assert_eq!(harness.state().link(), "model=block_depthwise_separable&tab=layers&channels=128,256&res=14");
 }
+
+#[test]
+fn ghost_and_expansion_knobs_round_trip_through_links() {
+    let mut harness = app_on(Tab::Layers);
+    harness.state_mut().open_link("model=ghostnet_100&tab=layers&ghost=3,5");
+    harness.run();
+    assert_eq!(harness.state().view.variant.ghost, Some([3, 5]));
+    assert_eq!(harness.state().link(), "model=ghostnet_100&tab=layers&ghost=3,5");
+    harness.get_by_label("s");
+    harness.get_by_label("d");
+    harness.state_mut().open_link("model=mobilenet_v2&tab=layers&t=4");
+    harness.run();
+    harness.get_by_label("t");
+    assert_eq!(harness.state().link(), "model=mobilenet_v2&tab=layers&t=4");
+}

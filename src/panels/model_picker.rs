@@ -29,6 +29,7 @@ pub fn model_picker_ui(ui: &mut egui::Ui, view: &mut ModelView) {
 
     let Some(entry) = view.entry() else { return };
     let (has_width, default, group_choices, is_block) = (entry.width, entry.default, entry.groups, entry.block);
+    let (paper_expansion, paper_ghost) = (entry.expansion, entry.ghost);
     let mut changed = false;
     if is_block && let Some(channels) = &mut view.variant.channels {
         for (i, name) in ["in", "out"].into_iter().enumerate() {
@@ -74,6 +75,37 @@ pub fn model_picker_ui(ui: &mut egui::Ui, view: &mut ModelView) {
         .labelled_by(label.id)
         .on_hover_text("Input resolution ρ (square)")
         .changed();
+    if let Some(paper_t) = paper_expansion {
+        let label = ui.label("t");
+        let mut t = view.variant.expansion.unwrap_or(paper_t);
+        if ui
+            .add(egui::DragValue::new(&mut t).range(1..=16))
+            .labelled_by(label.id)
+            .on_hover_text(format!("Expansion ratio of the expanding blocks (the paper's: {paper_t})"))
+            .changed()
+        {
+            view.variant.expansion = (t != paper_t).then_some(t);
+            changed = true;
+        }
+    }
+    if let Some(paper_ghost) = paper_ghost {
+        let mut ghost = view.variant.ghost.unwrap_or(paper_ghost);
+        for (i, (name, hint)) in
+            [("s", "Ghost ratio s: 1/s of the maps are intrinsic"), ("d", "Cheap operation kernel d (odd)")]
+                .into_iter()
+                .enumerate()
+        {
+            let label = ui.label(name);
+            if let Some(value) = ghost.get_mut(i)
+                && ui.add(egui::DragValue::new(value).range(1..=9)).labelled_by(label.id).on_hover_text(hint).changed()
+            {
+                changed = true;
+            }
+        }
+        if changed {
+            view.variant.ghost = (ghost != paper_ghost).then_some(ghost);
+        }
+    }
     changed |= ui
         .checkbox(&mut view.variant.mitchell, "Mitchell ×")
         .on_hover_text(

@@ -38,6 +38,12 @@ enum Command {
         /// Input and output channels of a stand-alone block, e.g. `--channels 64,128` (block_* models).
         #[arg(long, value_delimiter = ',')]
         channels: Option<Vec<usize>>,
+        /// Expansion ratio t of the expanding blocks (mobilenet_v2, efficientnet_b*, expanding block_* models).
+        #[arg(long)]
+        expansion: Option<usize>,
+        /// Ghost ratio s and cheap kernel d, e.g. `--ghost 3,5` (ghostnet_*, block_ghost_*).
+        #[arg(long, value_delimiter = ',')]
+        ghost: Option<Vec<usize>>,
         /// Compute every multiplying convolution with Mitchell's logarithmic multiplication.
         #[arg(long)]
         mitchell: bool,
@@ -118,7 +124,7 @@ fn run(cli: Cli) -> Result<()> {
                 )?;
             }
         }
-        Command::Table { id, width, groups, channels, mitchell, resolution, format, flops } => {
+        Command::Table { id, width, groups, channels, expansion, ghost, mitchell, resolution, format, flops } => {
             let entry = convscope_zoo::find(&id)
                 .with_context(|| format!("no model named {id:?} in the zoo (`convscope list` shows them)"))?;
             if width.is_some() && !entry.width {
@@ -143,6 +149,18 @@ fn run(cli: Cli) -> Result<()> {
                 Some(&[inp, out]) if inp > 0 && out > 0 => Some([inp, out]),
                 Some(other) => bail!("--channels takes two positive numbers IN,OUT, got {other:?}"),
             };
+            if expansion.is_some() && entry.expansion.is_none() {
+                bail!("{id} has no expansion ratio to change");
+            }
+            if expansion == Some(0) {
+                bail!("--expansion must be positive");
+            }
+            let ghost = match ghost.as_deref() {
+                None => None,
+                Some(_) if entry.ghost.is_none() => bail!("{id} has no Ghost modules"),
+                Some(&[s, d]) => Some([s, d]),
+                Some(other) => bail!("--ghost takes two numbers S,D, got {other:?}"),
+            };
             if resolution == Some(0) {
                 bail!("--resolution must be positive");
             }
@@ -152,6 +170,8 @@ fn run(cli: Cli) -> Result<()> {
                 groups: groups.or(entry.default.groups),
                 mitchell,
                 channels: channels.or(entry.default.channels),
+                expansion,
+                ghost,
                 ..entry.default
             };
             let graph = entry.build(&variant).with_context(|| format!("{id} cannot be built with these settings"))?;

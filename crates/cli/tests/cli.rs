@@ -111,6 +111,39 @@ fn blocks_take_their_channels() {
 }
 
 #[test]
+fn expansion_and_ghost_knobs_change_the_blocks() {
+    let json = |args: &[&str]| -> serde_json::Value { serde_json::from_str(&stdout(&convscope(args))).expect("JSON") };
+    // An inverted residual 32 → 32 on 14² with t = 4: 1×1 32→128, 3×3 depthwise, 1×1 128→32 (MACs per pixel).
+    let ir = json(&[
+        "table",
+        "block_inverted_residual",
+        "--channels",
+        "32,32",
+        "--resolution",
+        "14",
+        "--expansion",
+        "4",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(ir["totals"]["macs"], 14 * 14 * (32 * 128 + 128 * 9 + 128 * 32));
+    // A Ghost module 64 → 96 with s = 3, d = 5: 32 intrinsic maps by 1×1, 64 ghosts by 5×5 depthwise (two per map).
+    let ghost = json(&[
+        "table",
+        "block_ghost_module",
+        "--channels",
+        "64,96",
+        "--resolution",
+        "8",
+        "--ghost",
+        "3,5",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(ghost["totals"]["macs"], 8 * 8 * (64 * 32 + 64 * 25));
+}
+
+#[test]
 fn csv_markdown_and_text_render() {
     let csv = stdout(&convscope(&["table", "squeezenet1_1", "--format", "csv"]));
     assert!(csv.starts_with("name,op,block,input_shapes,output_shape,params,macs"));
@@ -138,6 +171,9 @@ fn bad_input_exits_non_zero_with_one_line() {
         (vec!["table", "shufflenet_v1", "--groups", "5"], "takes --groups [1, 2, 3, 4, 8], not 5"),
         (vec!["table", "resnet50", "--groups", "2"], "has no groups choice"),
         (vec!["table", "resnet50", "--channels", "3,4"], "is a network"),
+        (vec!["table", "resnet50", "--expansion", "4"], "has no expansion ratio"),
+        (vec!["table", "mobilenet_v2", "--ghost", "2,3"], "has no Ghost modules"),
+        (vec!["table", "ghostnet_100", "--ghost", "1,3"], "ratio s ≥ 2 and an odd cheap kernel d"),
         (vec!["table", "block_fire", "--channels", "3"], "--channels takes two positive numbers"),
         (vec!["table", "mobilenet_v2", "--frobnicate"], "unexpected argument '--frobnicate'"),
         (vec!["table"], "the following required arguments were not provided: <ID>"),

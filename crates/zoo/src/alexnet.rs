@@ -26,6 +26,8 @@ pub fn models() -> Vec<ModelEntry> {
         width: false,
         groups: &[],
         block: false,
+        expansion: None,
+        ghost: None,
         input: InputSpec::imagenet(227, 256),
         published: Some(Published {
             resolution: 227,

@@ -17,7 +17,16 @@ use crate::registry::{InputSpec, ModelEntry, Variant};
 const DEFAULT_CHANNELS: [usize; 2] = [240, 240];
 const DEFAULT_RESOLUTION: usize = 28;
 
-type Builder = fn(&mut GraphBuilder, NodeId, usize, usize) -> Result<NodeId>;
+type Builder = fn(&mut GraphBuilder, NodeId, usize, usize, &Variant) -> Result<NodeId>;
+
+/// Blocks whose expansion ratio t is a knob, with the value their network uses.
+const EXPANDING: [(&str, usize); 5] = [
+    ("block_inverted_residual", 6),
+    ("block_mobilenet_v3", 4),
+    ("block_mbconv", 6),
+    ("block_fused_mbconv", 4),
+    ("block_ghost_bottleneck", 3),
+];
 
 /// `(id, title, what it is, builder)`.
 const BLOCKS: [(&str, &str, &str, Builder); 12] = [
@@ -98,6 +107,8 @@ pub fn models() -> Vec<ModelEntry> {
         .iter()
         .zip(builders)
         .map(|(&(id, title, what, _), builder)| ModelEntry {
+            expansion: EXPANDING.iter().find(|(block, _)| *block == id).map(|&(_, t)| t),
+            ghost: id.starts_with("block_ghost").then_some(crate::ghostnet::DEFAULT_GHOST),
             id,
             title,
             family: "Blocks",
@@ -110,6 +121,8 @@ pub fn models() -> Vec<ModelEntry> {
                 groups: None,
                 mitchell: false,
                 channels: Some(DEFAULT_CHANNELS),
+                expansion: None,
+                ghost: None,
             },
             width: false,
             groups: &[],
@@ -128,21 +141,21 @@ fn build(variant: &Variant, index: usize) -> Result<Graph> {
     };
     let mut b = GraphBuilder::new(format!("{id} {inp}→{out} @{}²", variant.resolution));
     let x = b.input(Shape::map(inp, variant.resolution, variant.resolution))?;
-    body(&mut b, x, inp, out)?;
+    body(&mut b, x, inp, out, variant)?;
     b.finish()
 }
 
-fn conv3x3(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize) -> Result<NodeId> {
+fn conv3x3(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, _: &Variant) -> Result<NodeId> {
     b.block("Conv3x3", "block", |b| {
         b.conv_bn_act(["block.conv", "block.bn", "block.relu"], x, Conv2d::new(inp, out, 3, 1), Some(Activation::Relu))
     })
 }
 
-fn fire(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize) -> Result<NodeId> {
+fn fire(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, _: &Variant) -> Result<NodeId> {
     crate::squeezenet::fire(b, "block", x, inp, (out / 8).max(1), out / 2, out - out / 2)
 }
 
-fn depthwise_separable(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize) -> Result<NodeId> {
+fn depthwise_separable(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, _: &Variant) -> Result<NodeId> {
     b.block("DepthwiseSeparable", "block", |b| {
         let dw = Conv2d::new(inp, inp, 3, 1).depthwise();
         let y = b.conv_bn_act(["block.conv_dw", "block.bn1", "block.bn1.act"], x, dw, Some(Activation::Relu))?;
@@ -155,42 +168,43 @@ fn depthwise_separable(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize) 
     })
 }
 
-fn inverted_residual(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize) -> Result<NodeId> {
-    crate::mobilenet_v2::inverted_residual(b, "block", x, inp, out, 1, 6)
+fn inverted_residual(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, v: &Variant) -> Result<NodeId> {
+    crate::mobilenet_v2::inverted_residual(b, "block", x, inp, out, 1, v.expansion.unwrap_or(6))
 }
 
-fn mobilenet_v3(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize) -> Result<NodeId> {
-    let row = crate::mobilenet_v3::bneck(inp, 5, 4 * inp, out, true, Activation::HardSwish, 1);
+fn mobilenet_v3(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, v: &Variant) -> Result<NodeId> {
+    let row = crate::mobilenet_v3::bneck(inp, 5, v.expansion.unwrap_or(4) * inp, out, true, Activation::HardSwish, 1);
     crate::mobilenet_v3::bottleneck(b, "block", x, &row, &|c| c)
 }
 
-fn shufflenet_unit(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize) -> Result<NodeId> {
+fn shufflenet_unit(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, _: &Variant) -> Result<NodeId> {
     let stride = if inp == out { 1 } else { 2 };
     crate::shufflenet_v1::unit(b, "block", x, inp, out, 3, false, stride)
 }
 
-fn shufflenet_v2_unit(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize) -> Result<NodeId> {
+fn shufflenet_v2_unit(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, _: &Variant) -> Result<NodeId> {
     let stride = if inp == out { 1 } else { 2 };
     crate::shufflenet_v2::unit(b, "block", x, inp, out, stride)
 }
 
-fn mbconv(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize) -> Result<NodeId> {
-    crate::efficientnet::mbconv(b, "block", x, inp, out, 6, 3, 1)
+fn mbconv(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, v: &Variant) -> Result<NodeId> {
+    crate::efficientnet::mbconv(b, "block", x, inp, out, v.expansion.unwrap_or(6), 3, 1)
 }
 
-fn fused_mbconv(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize) -> Result<NodeId> {
-    crate::efficientnet_v2::fused_mbconv(b, "block", x, inp, out, 4, 3, 1)
+fn fused_mbconv(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, v: &Variant) -> Result<NodeId> {
+    crate::efficientnet_v2::fused_mbconv(b, "block", x, inp, out, v.expansion.unwrap_or(4), 3, 1)
 }
 
-fn ghost_module(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize) -> Result<NodeId> {
-    crate::ghostnet::ghost_module(b, "block", x, inp, out, true)
+fn ghost_module(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, v: &Variant) -> Result<NodeId> {
+    crate::ghostnet::ghost_module(b, "block", x, inp, out, true, v.ghost.unwrap_or(crate::ghostnet::DEFAULT_GHOST))
 }
 
-fn ghost_bottleneck(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize) -> Result<NodeId> {
-    crate::ghostnet::bottleneck(b, "block", x, inp, 3 * inp, out, 3, 1, false)
+fn ghost_bottleneck(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, v: &Variant) -> Result<NodeId> {
+    let ghost = v.ghost.unwrap_or(crate::ghostnet::DEFAULT_GHOST);
+    crate::ghostnet::bottleneck(b, "block", x, inp, v.expansion.unwrap_or(3) * inp, out, 3, 1, false, ghost)
 }
 
-fn g_ghost_stage(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize) -> Result<NodeId> {
+fn g_ghost_stage(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, _: &Variant) -> Result<NodeId> {
     // Group width 48 and four blocks, as in G-Ghost RegNetX-3.2GF's second stage.
     crate::g_ghostnet::ghost_stage(b, "block", x, inp, out, 48, 4)
 }

@@ -76,6 +76,8 @@ pub fn models() -> Vec<ModelEntry> {
             width: true,
             groups: &[],
             block: false,
+            expansion: Some(6),
+            ghost: None,
             input: InputSpec::imagenet(resolution, resolution * 8 / 7),
             published: Some(Published {
                 resolution,
@@ -110,6 +112,7 @@ fn build(variant: &Variant, row: &Row) -> Result<Graph> {
             let mut x = x;
             for i in 0..repeats {
                 let stride = if i == 0 { stride } else { 1 };
+                let expand = if expand == 1 { 1 } else { variant.expansion.unwrap_or(expand) };
                 x = mbconv(b, &format!("{stage}.{i}"), x, channels, out, expand, kernel, stride)?;
                 channels = out;
             }
@@ -142,6 +145,9 @@ pub(crate) fn mbconv(
     kernel: usize,
     stride: usize,
 ) -> Result<NodeId> {
+    if expand == 0 {
+        return Err(convscope_graph::BuildError::ZeroSize { node: p.to_owned(), what: "expansion ratio" });
+    }
     let expanded = make_divisible((input * expand) as f64, 8);
     b.block("MBConv", p, |b| {
         let mut y = x;

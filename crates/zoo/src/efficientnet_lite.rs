@@ -36,6 +36,8 @@ pub fn models() -> Vec<ModelEntry> {
         width: false,
         groups: &[],
         block: false,
+        expansion: None,
+        ghost: None,
         input: InputSpec { resolution: 224, resize: 256, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
         published: Some(Published {
             resolution: 224,

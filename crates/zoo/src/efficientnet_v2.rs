@@ -32,6 +32,8 @@ pub fn models() -> Vec<ModelEntry> {
         width: false,
         groups: &[],
         block: false,
+        expansion: None,
+        ghost: None,
         input: InputSpec { resolution: 384, resize: 384, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
         published: Some(Published {
             resolution: 384,
@@ -96,6 +98,9 @@ pub(crate) fn fused_mbconv(
     kernel: usize,
     stride: usize,
 ) -> Result<NodeId> {
+    if expand == 0 {
+        return Err(convscope_graph::BuildError::ZeroSize { node: p.to_owned(), what: "expansion ratio" });
+    }
     let expanded = crate::common::make_divisible((input * expand) as f64, 8);
     b.block("FusedMBConv", p, |b| {
         let y = if expanded == input {

@@ -5,10 +5,11 @@
 //! which follows the official huawei-noah implementation.
 //!
 //! A Ghost module makes `ceil(out / s)` intrinsic maps with a 1×1 conv and the rest with cheap d×d
-//! depthwise convs, concatenates and trims to `out` (s = 2, d = 3 here).
+//! depthwise convs, concatenates and trims to `out` (the released models: s = 2, d = 3; the Ghost knobs
+//! change both, which no longer matches a released checkpoint).
 //! Deviations: none known against timm.
 
-use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, NodeId, Shape};
+use convscope_graph::{Activation, BuildError, Conv2d, Graph, GraphBuilder, NodeId, Shape};
 
 use crate::common::{Result, make_divisible, squeeze_excite};
 use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
@@ -35,9 +36,8 @@ const STAGES: [&[Row]; 9] = [
     &[(5, 960, 160, false, 1), (5, 960, 160, true, 1), (5, 960, 160, false, 1), (5, 960, 160, true, 1)],
 ];
 
-/// Ghost ratio s and cheap-operation kernel d of the released models.
-const RATIO: usize = 2;
-const DW_SIZE: usize = 3;
+/// Ghost ratio s and cheap-operation kernel d of the released models (`Variant::ghost` overrides them).
+pub(crate) const DEFAULT_GHOST: [usize; 2] = [2, 3];
 
 pub fn models() -> Vec<ModelEntry> {
     let entry = |id, title, width, params, macs, top1| ModelEntry {
@@ -50,6 +50,8 @@ pub fn models() -> Vec<ModelEntry> {
         width: true,
         groups: &[],
         block: false,
+        expansion: None,
+        ghost: Some(crate::ghostnet::DEFAULT_GHOST),
         input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,
@@ -70,6 +72,7 @@ pub fn models() -> Vec<ModelEntry> {
 
 fn build(variant: &Variant) -> Result<Graph> {
     let width = variant.width;
+    let ghost = variant.ghost.unwrap_or(DEFAULT_GHOST);
     let mut b = GraphBuilder::new(format!("ghostnet ×{width}"));
     let x = b.input(Shape::map(3, variant.resolution, variant.resolution))?;
     let stem = make_divisible(16.0 * width, 4);
@@ -85,7 +88,7 @@ fn build(variant: &Variant) -> Result<Graph> {
             for (i, &(k, exp, c, se, stride)) in rows.iter().enumerate() {
                 let out = make_divisible(c as f64 * width, 4);
                 let mid = make_divisible(exp as f64 * width, 4);
-                x = bottleneck(b, &format!("{stage}.{i}"), x, channels, mid, out, k, stride, se)?;
+                x = bottleneck(b, &format!("{stage}.{i}"), x, channels, mid, out, k, stride, se, ghost)?;
                 channels = out;
                 last_exp = exp;
             }
@@ -119,9 +122,18 @@ pub(crate) fn ghost_module(
     inp: usize,
     out: usize,
     relu: bool,
+    [ratio, kernel]: [usize; 2],
 ) -> Result<NodeId> {
-    let init = out.div_ceil(RATIO);
-    let new = init * (RATIO - 1);
+    if ratio < 2 || kernel == 0 || kernel.is_multiple_of(2) {
+        return Err(BuildError::Invalid {
+            node: p.to_owned(),
+            message: format!(
+                "a Ghost module needs a ratio s ≥ 2 and an odd cheap kernel d, got s = {ratio}, d = {kernel}"
+            ),
+        });
+    }
+    let init = out.div_ceil(ratio);
+    let new = init * (ratio - 1);
     let act = relu.then_some(Activation::Relu);
     b.block("GhostModule", p, |b| {
         let n = |s: &str| format!("{p}.{s}");
@@ -131,7 +143,7 @@ pub(crate) fn ghost_module(
             Conv2d::new(inp, init, 1, 1),
             act,
         )?;
-        let cheap_conv = Conv2d::new(init, new, DW_SIZE, 1).groups(init);
+        let cheap_conv = Conv2d::new(init, new, kernel, 1).groups(init);
         let cheap = b.conv_bn_act(
             [&n("cheap_operation.0"), &n("cheap_operation.1"), &n("cheap_operation.2")],
             primary,
@@ -154,10 +166,11 @@ pub(crate) fn bottleneck(
     k: usize,
     stride: usize,
     se: bool,
+    ghost: [usize; 2],
 ) -> Result<NodeId> {
     b.block("GhostBottleneck", p, |b| {
         let n = |s: &str| format!("{p}.{s}");
-        let mut y = ghost_module(b, &n("ghost1"), x, inp, mid, true)?;
+        let mut y = ghost_module(b, &n("ghost1"), x, inp, mid, true, ghost)?;
         if stride > 1 {
             let dw = Conv2d::new(mid, mid, k, stride).depthwise();
             y = b.conv_bn_act([&n("conv_dw"), &n("bn_dw"), ""], y, dw, None)?;
@@ -174,7 +187,7 @@ pub(crate) fn bottleneck(
                 Activation::HardSigmoid,
             )?;
         }
-        y = ghost_module(b, &n("ghost2"), y, mid, out, false)?;
+        y = ghost_module(b, &n("ghost2"), y, mid, out, false, ghost)?;
         let shortcut = if inp == out && stride == 1 {
             x
         } else {

@@ -22,6 +22,8 @@ pub fn models() -> Vec<ModelEntry> {
         width: false,
         groups: &[],
         block: false,
+        expansion: None,
+        ghost: None,
         input: InputSpec { resolution: 299, resize: 342, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
         published: Some(Published {
             resolution: 299,

@@ -26,6 +26,8 @@ pub fn models() -> Vec<ModelEntry> {
         width: true,
         groups: &[],
         block: false,
+        expansion: Some(6),
+        ghost: None,
         input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,
@@ -55,6 +57,8 @@ pub fn build(variant: &Variant) -> Result<Graph> {
             let mut x = x;
             for i in 0..n {
                 let stride = if i == 0 { s } else { 1 };
+                // The expansion knob replaces the paper's t = 6 (the first stage keeps t = 1).
+                let t = if t == 1 { 1 } else { variant.expansion.unwrap_or(t) };
                 x = inverted_residual(b, &format!("features.{index}"), x, channels, out, stride, t)?;
                 channels = out;
                 index += 1;
@@ -86,6 +90,9 @@ pub(crate) fn inverted_residual(
     expand: usize,
 ) -> Result<NodeId> {
     let hidden = inp * expand;
+    if expand == 0 {
+        return Err(convscope_graph::BuildError::ZeroSize { node: prefix.to_owned(), what: "expansion ratio" });
+    }
     b.block("InvertedResidual", prefix, |b| {
         let mut y = x;
         let mut layer = 0;

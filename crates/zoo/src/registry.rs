@@ -16,6 +16,11 @@ pub struct Variant {
     pub mitchell: bool,
     /// `[in, out]` channels of a stand-alone block ([`ModelEntry::block`]); networks ignore it.
     pub channels: Option<[usize; 2]>,
+    /// Expansion ratio t of the expanding blocks, for models with [`ModelEntry::expansion`] (None: the
+    /// paper's).
+    pub expansion: Option<usize>,
+    /// Ghost module ratio s and cheap-operation kernel d, for models with [`ModelEntry::ghost`] (None: 2, 3).
+    pub ghost: Option<[usize; 2]>,
 }
 
 /// How an image becomes the network input: resize the shorter side, centre-crop, normalize.
@@ -66,6 +71,10 @@ pub struct ModelEntry {
     pub groups: &'static [usize],
     /// A stand-alone block (input `[in, r, r]` → output, no classifier) rather than a whole network.
     pub block: bool,
+    /// The paper's expansion ratio t, where [`Variant::expansion`] can change it.
+    pub expansion: Option<usize>,
+    /// The paper's Ghost ratio s and cheap kernel d, where [`Variant::ghost`] can change them.
+    pub ghost: Option<[usize; 2]>,
     pub input: InputSpec,
     pub published: Option<Published>,
     pub(crate) builder: fn(&Variant) -> Result<Graph, BuildError>,
@@ -120,5 +129,14 @@ pub fn find(id: &str) -> Option<ModelEntry> {
 
 /// A variant with the usual 1000 ImageNet classes.
 pub(crate) const fn imagenet(width: f64, resolution: usize) -> Variant {
-    Variant { width, resolution, num_classes: 1000, groups: None, mitchell: false, channels: None }
+    Variant {
+        width,
+        resolution,
+        num_classes: 1000,
+        groups: None,
+        mitchell: false,
+        channels: None,
+        expansion: None,
+        ghost: None,
+    }
 }

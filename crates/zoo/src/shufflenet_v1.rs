@@ -16,7 +16,7 @@
 use convscope_graph::{Activation, BuildError, Conv2d, Graph, GraphBuilder, NodeId, Pool, Shape};
 
 use crate::common::Result;
-use crate::registry::{InputSpec, ModelEntry, Published, Variant};
+use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
 
 /// Stage repeats (stage 2–4) — the paper's Table 1.
 const REPEATS: [usize; 3] = [4, 8, 4];
@@ -40,17 +40,12 @@ pub fn models() -> Vec<ModelEntry> {
         family: "ShuffleNet V1",
         paper: "Zhang et al. 2018, arXiv:1707.01083",
         reference: "megvii-model/ShuffleNet-Series ShuffleNetV1 (official)",
-        default: Variant {
-            width: 1.0,
-            resolution: 224,
-            num_classes: 1000,
-            groups: Some(3),
-            mitchell: false,
-            channels: None,
-        },
+        default: Variant { groups: Some(3), ..imagenet(1.0, 224) },
         width: true,
         groups: &[1, 2, 3, 4, 8],
         block: false,
+        expansion: None,
+        ghost: None,
         input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,
@@ -184,14 +179,7 @@ mod tests {
     fn paper_table_1_complexity_for_every_group_count() {
         // Zhang et al. 2018, Table 1: MFLOPs (multiply-adds) of ShuffleNet 1× at 224² for g = 1, 2, 3, 4, 8.
         for (groups, paper_macs) in [(1, 143e6), (2, 140e6), (3, 137e6), (4, 133e6), (8, 137e6)] {
-            let variant = Variant {
-                width: 1.0,
-                resolution: 224,
-                num_classes: 1000,
-                groups: Some(groups),
-                mitchell: false,
-                channels: None,
-            };
+            let variant = Variant { groups: Some(groups), ..imagenet(1.0, 224) };
             let graph = build(&variant).expect("builds");
             let macs = GraphCost::of(&graph).total.macs as f64;
             assert!((macs / paper_macs - 1.0).abs() < 0.02, "g{groups}: {macs} vs the paper's {paper_macs}");
@@ -200,14 +188,7 @@ mod tests {
 
     #[test]
     fn unsupported_groups_are_refused() {
-        let variant = Variant {
-            width: 1.0,
-            resolution: 224,
-            num_classes: 1000,
-            groups: Some(5),
-            mitchell: false,
-            channels: None,
-        };
+        let variant = Variant { groups: Some(5), ..imagenet(1.0, 224) };
         assert!(matches!(build(&variant), Err(BuildError::Invalid { .. })));
     }
 }

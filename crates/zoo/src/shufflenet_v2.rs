@@ -43,6 +43,8 @@ pub fn models() -> Vec<ModelEntry> {
             width: false,
             groups: &[],
             block: false,
+            expansion: None,
+            ghost: None,
             input: InputSpec::imagenet(224, 256),
             published: Some(Published {
                 resolution: 224,

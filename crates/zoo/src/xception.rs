@@ -39,6 +39,8 @@ pub fn models() -> Vec<ModelEntry> {
         width: false,
         groups: &[],
         block: false,
+        expansion: None,
+        ghost: None,
         input: InputSpec { resolution: 299, resize: 333, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
         published: Some(Published {
             resolution: 299,
