@@ -239,3 +239,11 @@ fn ghost_and_expansion_knobs_round_trip_through_links() {
     harness.get_by_label("t");
     assert_eq!(harness.state().link(), "model=mobilenet_v2&tab=layers&t=4");
 }
+
+#[test]
+fn snapshot_block_with_knobs() {
+    let mut harness = app_on(Tab::Layers);
+    harness.state_mut().open_link("model=block_ghost_bottleneck&tab=layers&channels=64,64&t=4&ghost=3,5&res=28");
+    harness.run();
+    harness.snapshot("block_with_knobs");
+}
