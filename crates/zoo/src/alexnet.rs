@@ -13,7 +13,7 @@
 use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, Padding, Pool, Shape};
 
 use crate::common::Result;
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{InputSpec, ModelEntry, NETWORK, Published, Variant, imagenet};
 
 pub fn models() -> Vec<ModelEntry> {
     vec![ModelEntry {
@@ -23,11 +23,6 @@ pub fn models() -> Vec<ModelEntry> {
         paper: "Krizhevsky et al. 2012, NeurIPS",
         reference: "Caffe bvlc_alexnet deploy.prototxt",
         default: imagenet(1.0, 227),
-        width: false,
-        groups: &[],
-        block: false,
-        expansion: None,
-        ghost: None,
         input: InputSpec::imagenet(227, 256),
         published: Some(Published {
             resolution: 227,
@@ -38,6 +33,7 @@ pub fn models() -> Vec<ModelEntry> {
             source: "Krizhevsky et al. 2012, Section 1 (60 million parameters) and Table 2 (1 CNN: 40.7% top-1 error)",
         }),
         builder: build,
+        ..NETWORK
     }]
 }
 

@@ -11,7 +11,7 @@
 use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, NodeId, Shape};
 
 use crate::common::Result;
-use crate::registry::{InputSpec, ModelEntry, Variant};
+use crate::registry::{InputSpec, ModelEntry, NETWORK, Variant, imagenet};
 
 /// Channels in and out, and the input side, that every block starts with: a mid-network layer.
 const DEFAULT_CHANNELS: [usize; 2] = [240, 240];
@@ -114,22 +114,11 @@ pub fn models() -> Vec<ModelEntry> {
             family: "Blocks",
             paper: what,
             reference: "the block function of its network in this zoo",
-            default: Variant {
-                width: 1.0,
-                resolution: DEFAULT_RESOLUTION,
-                num_classes: 0,
-                groups: None,
-                mitchell: false,
-                channels: Some(DEFAULT_CHANNELS),
-                expansion: None,
-                ghost: None,
-            },
-            width: false,
-            groups: &[],
+            default: Variant { num_classes: 0, channels: Some(DEFAULT_CHANNELS), ..imagenet(1.0, DEFAULT_RESOLUTION) },
             block: true,
             input: InputSpec::imagenet(DEFAULT_RESOLUTION, DEFAULT_RESOLUTION),
-            published: None,
             builder,
+            ..NETWORK
         })
         .collect()
 }

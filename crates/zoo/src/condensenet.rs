@@ -16,7 +16,7 @@
 use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, NodeId, Pool, Shape};
 
 use crate::common::Result;
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{ModelEntry, NETWORK, Published, Variant};
 
 const STAGES: [usize; 5] = [4, 6, 8, 10, 8];
 const GROWTH: [usize; 5] = [8, 16, 32, 64, 128];
@@ -29,13 +29,6 @@ pub fn models() -> Vec<ModelEntry> {
         family: "CondenseNet",
         paper: "Huang et al. 2018, arXiv:1711.09224",
         reference: "ShichenLiu/CondenseNet condensenet_converted.py (official, inference form)",
-        default: imagenet(1.0, 224),
-        width: false,
-        groups: &[],
-        block: false,
-        expansion: None,
-        ghost: None,
-        input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,
             params: Some(params),
@@ -46,6 +39,7 @@ pub fn models() -> Vec<ModelEntry> {
                      G=C=8 274M, 2.9M, 29.0%)",
         }),
         builder,
+        ..NETWORK
     };
     vec![
         entry("condensenet_74_c4", "CondenseNet-74 (G=C=4)", |v| build(v, 4), 4.8e6, 529e6, 73.8),
@@ -108,6 +102,7 @@ mod tests {
     use convscope_graph::{FlopConvention, GraphCost};
 
     use super::*;
+    use crate::registry::imagenet;
 
     #[test]
     fn the_readme_flops_are_macs_plus_relu_and_pooling() {

@@ -16,7 +16,7 @@
 use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, NodeId, Shape};
 
 use crate::common::{Result, make_divisible, squeeze_excite, tv_conv_bn_act};
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{InputSpec, ModelEntry, NETWORK, Published, Variant, imagenet};
 
 /// MBConv stages of B0 — the paper's Table 1: `(expansion, kernel, stride, input, output, repeats)`.
 const STAGES: [(usize, usize, usize, usize, usize, usize); 7] = [
@@ -74,10 +74,7 @@ pub fn models() -> Vec<ModelEntry> {
             reference: "torchvision.models.efficientnet_b*",
             default: imagenet(width, resolution),
             width: true,
-            groups: &[],
-            block: false,
             expansion: Some(6),
-            ghost: None,
             input: InputSpec::imagenet(resolution, resolution * 8 / 7),
             published: Some(Published {
                 resolution,
@@ -88,6 +85,7 @@ pub fn models() -> Vec<ModelEntry> {
                 source: "Tan & Le 2019, Table 2",
             }),
             builder,
+            ..NETWORK
         })
         .collect()
 }

@@ -10,7 +10,7 @@
 use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, NodeId, Shape};
 
 use crate::common::{Result, make_divisible, pool_flatten};
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{InputSpec, ModelEntry, NETWORK, Published, Variant};
 
 /// `(expansion, kernel, stride, output, repeats)` — B0's stages; expansion 1 is a depthwise-separable block.
 const STAGES: [(usize, usize, usize, usize, usize); 7] = [
@@ -32,12 +32,6 @@ pub fn models() -> Vec<ModelEntry> {
         family: "EfficientNet",
         paper: "Tan & Le 2019 (arXiv:1905.11946); Lite: tensorflow/tpu efficientnet/lite README",
         reference: "timm efficientnet_lite0",
-        default: imagenet(1.0, 224),
-        width: false,
-        groups: &[],
-        block: false,
-        expansion: None,
-        ghost: None,
         input: InputSpec { resolution: 224, resize: 256, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
         published: Some(Published {
             resolution: 224,
@@ -48,6 +42,7 @@ pub fn models() -> Vec<ModelEntry> {
             source: "tensorflow/tpu models/official/efficientnet/lite/README.md",
         }),
         builder: build,
+        ..NETWORK
     }]
 }
 

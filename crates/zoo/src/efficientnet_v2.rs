@@ -9,7 +9,7 @@
 use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, NodeId, Shape};
 
 use crate::common::{Result, tv_conv_bn_act};
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{InputSpec, ModelEntry, NETWORK, Published, Variant, imagenet};
 
 /// `(fused, expansion, kernel, stride, input, output, repeats)` — the paper's Table 4.
 const STAGES: [(bool, usize, usize, usize, usize, usize, usize); 6] = [
@@ -29,11 +29,6 @@ pub fn models() -> Vec<ModelEntry> {
         paper: "Tan & Le 2021, arXiv:2104.00298",
         reference: "torchvision.models.efficientnet_v2_s",
         default: imagenet(1.0, 384),
-        width: false,
-        groups: &[],
-        block: false,
-        expansion: None,
-        ghost: None,
         input: InputSpec { resolution: 384, resize: 384, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
         published: Some(Published {
             resolution: 384,
@@ -44,6 +39,7 @@ pub fn models() -> Vec<ModelEntry> {
             source: "google/automl efficientnetv2 README (EfficientNetV2-S: 21.5M params, 8.4B FLOPs, 83.9%)",
         }),
         builder: build,
+        ..NETWORK
     }]
 }
 

@@ -16,7 +16,7 @@
 use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, NodeId, Shape};
 
 use crate::common::{Result, pool_flatten};
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{ModelEntry, NETWORK, Published, Variant};
 
 /// `(id, title, blocks per stage, widths, group width, published params, MACs, top-1)`.
 type Row = (&'static str, &'static str, [usize; 4], [usize; 4], usize, f64, f64, f64);
@@ -46,13 +46,6 @@ pub fn models() -> Vec<ModelEntry> {
             family: "GhostNet",
             paper: "Han et al. 2022, arXiv:2201.03297",
             reference: "huawei-noah/Efficient-AI-Backbones g_ghost_pytorch/g_ghost_regnet.py (official)",
-            default: imagenet(1.0, 224),
-            width: false,
-            groups: &[],
-            block: false,
-            expansion: None,
-            ghost: None,
-            input: InputSpec::imagenet(224, 256),
             published: Some(Published {
                 resolution: 224,
                 params: Some(params),
@@ -62,6 +55,7 @@ pub fn models() -> Vec<ModelEntry> {
                 source: "huawei-noah/Efficient-AI-Backbones g_ghost_pytorch/readme.md",
             }),
             builder,
+            ..NETWORK
         })
         .collect()
 }

@@ -12,7 +12,7 @@
 use convscope_graph::{Activation, BuildError, Conv2d, Graph, GraphBuilder, NodeId, Shape};
 
 use crate::common::{Result, make_divisible, squeeze_excite};
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{ModelEntry, NETWORK, Published, Variant, imagenet};
 
 /// `(kernel, expansion channels, output channels, SE ratio > 0, stride)` — one row of the paper's Table 1.
 type Row = (usize, usize, usize, bool, usize);
@@ -48,11 +48,7 @@ pub fn models() -> Vec<ModelEntry> {
         reference: "timm ghostnet_050 / ghostnet_100 / ghostnet_130",
         default: imagenet(width, 224),
         width: true,
-        groups: &[],
-        block: false,
-        expansion: None,
         ghost: Some(crate::ghostnet::DEFAULT_GHOST),
-        input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,
             params: Some(params),
@@ -62,6 +58,7 @@ pub fn models() -> Vec<ModelEntry> {
             source: "Han et al. 2020, Table 7",
         }),
         builder: build,
+        ..NETWORK
     };
     vec![
         entry("ghostnet_050", "GhostNet 0.5×", 0.5, 2.6e6, 42e6, 66.2),

@@ -11,7 +11,7 @@
 use convscope_graph::{Conv2d, Graph, GraphBuilder, NodeId, Pool, Shape};
 
 use crate::common::{Result, basic_conv, pool_flatten};
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{ModelEntry, NETWORK, Published, Variant};
 
 /// `(name, 1×1, 3×3 reduce, 3×3, "5×5" reduce, "5×5", pool projection)` — the paper's Table 1, with a
 /// max pool (ceil mode) before the entries marked by `None`.
@@ -36,13 +36,6 @@ pub fn models() -> Vec<ModelEntry> {
         family: "Inception (classic)",
         paper: "Szegedy et al. 2015, arXiv:1409.4842",
         reference: "torchvision.models.googlenet(aux_logits=False)",
-        default: imagenet(1.0, 224),
-        width: false,
-        groups: &[],
-        block: false,
-        expansion: None,
-        ghost: None,
-        input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,
             params: Some(6.8e6),
@@ -52,6 +45,7 @@ pub fn models() -> Vec<ModelEntry> {
             source: "MobileNetV1 paper Table 8 (GoogleNet: 1550M mult-adds, 6.8M params, 69.8%)",
         }),
         builder: build,
+        ..NETWORK
     }]
 }
 

@@ -9,7 +9,7 @@
 use convscope_graph::{Conv2d, Graph, GraphBuilder, NodeId, Padding, Pool, Shape};
 
 use crate::common::{Result, basic_conv, pool_flatten};
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{InputSpec, ModelEntry, NETWORK, Published, Variant, imagenet};
 
 pub fn models() -> Vec<ModelEntry> {
     vec![ModelEntry {
@@ -19,11 +19,6 @@ pub fn models() -> Vec<ModelEntry> {
         paper: "Szegedy et al. 2016, arXiv:1512.00567",
         reference: "torchvision.models.inception_v3(aux_logits=False)",
         default: imagenet(1.0, 299),
-        width: false,
-        groups: &[],
-        block: false,
-        expansion: None,
-        ghost: None,
         input: InputSpec { resolution: 299, resize: 342, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
         published: Some(Published {
             resolution: 299,
@@ -35,6 +30,7 @@ pub fn models() -> Vec<ModelEntry> {
                      23.8M without the auxiliary classifier (Xception paper Table 3: 23.6M)",
         }),
         builder: build,
+        ..NETWORK
     }]
 }
 

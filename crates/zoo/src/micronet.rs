@@ -15,7 +15,7 @@
 use convscope_graph::{Activation, BuildError, Conv2d, Graph, GraphBuilder, NodeId, Padding, Shape};
 
 use crate::common::{Result, make_divisible};
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{ModelEntry, NETWORK, Published, Variant};
 
 /// One row of `microconfig.py`: stride, repeats, output channels, kernel, expansions `(c1, c2)`,
 /// channels-per-group `(g1, g2)`, the output 1×1's `(hidden, groups, shuffle groups)`, which of the three
@@ -108,13 +108,6 @@ pub fn models() -> Vec<ModelEntry> {
         family: "MicroNet",
         paper: "Li et al. 2021, arXiv:2108.05894",
         reference: "liyunsheng13/micronet backbone/micronet.py (official, eval_micronet_m*.sh flags)",
-        default: imagenet(1.0, 224),
-        width: false,
-        groups: &[],
-        block: false,
-        expansion: None,
-        ghost: None,
-        input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,
             params: Some(params),
@@ -125,6 +118,7 @@ pub fn models() -> Vec<ModelEntry> {
                      M2 12M 2.4M 59.4%; M3 21M 2.6M 62.5%)",
         }),
         builder,
+        ..NETWORK
     };
     vec![
         entry("micronet_m0", "MicroNet-M0", |v| build(v, &CONFIGS[0]), 1.0e6, 4e6, 46.6),

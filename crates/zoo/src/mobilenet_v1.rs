@@ -10,7 +10,7 @@
 use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, Shape};
 
 use crate::common::{Result, make_divisible, pool_flatten};
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{ModelEntry, NETWORK, Published, Variant};
 
 /// `(repeats, first stride, output channels)` per stage — the paper's Table 1.
 const STAGES: [(usize, usize, usize); 5] = [(1, 1, 64), (2, 2, 128), (2, 2, 256), (6, 2, 512), (2, 2, 1024)];
@@ -22,13 +22,7 @@ pub fn models() -> Vec<ModelEntry> {
         family: "MobileNet V1",
         paper: "Howard et al. 2017, arXiv:1704.04861",
         reference: "timm mobilenetv1_100",
-        default: imagenet(1.0, 224),
         width: true,
-        groups: &[],
-        block: false,
-        expansion: None,
-        ghost: None,
-        input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,
             params: Some(4.2e6),
@@ -38,6 +32,7 @@ pub fn models() -> Vec<ModelEntry> {
             source: "Howard et al. 2017, Table 6",
         }),
         builder: build,
+        ..NETWORK
     }]
 }
 

@@ -9,7 +9,7 @@
 use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, NodeId, Shape};
 
 use crate::common::{Result, make_divisible, tv_conv_bn_act};
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{ModelEntry, NETWORK, Published, Variant};
 
 /// `(expansion t, output channels c, repeats n, first stride s)` — the paper's Table 2.
 const STAGES: [(usize, usize, usize, usize); 7] =
@@ -22,13 +22,8 @@ pub fn models() -> Vec<ModelEntry> {
         family: "MobileNet V2",
         paper: "Sandler et al. 2018, arXiv:1801.04381",
         reference: "torchvision.models.mobilenet_v2",
-        default: imagenet(1.0, 224),
         width: true,
-        groups: &[],
-        block: false,
         expansion: Some(6),
-        ghost: None,
-        input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,
             params: Some(3.47e6),
@@ -38,6 +33,7 @@ pub fn models() -> Vec<ModelEntry> {
             source: "tensorflow/models research/mobilenet README (MobileNetV2 1.0/224: 300M MACs, 3.47M params without BN affine; the paper's Table 4 rounds to 3.4M)",
         }),
         builder: build,
+        ..NETWORK
     }]
 }
 

@@ -9,7 +9,7 @@
 use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, NodeId, Shape};
 
 use crate::common::{Result, make_divisible, squeeze_excite, tv_conv_bn_act};
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{ModelEntry, NETWORK, Published, Variant};
 
 use Activation::{HardSwish as HS, Relu as RE};
 
@@ -75,13 +75,7 @@ pub fn models() -> Vec<ModelEntry> {
         family: "MobileNet V3",
         paper: "Howard et al. 2019, arXiv:1905.02244",
         reference: "torchvision.models.mobilenet_v3_large / mobilenet_v3_small",
-        default: imagenet(1.0, 224),
         width: true,
-        groups: &[],
-        block: false,
-        expansion: None,
-        ghost: None,
-        input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,
             params: Some(params),
@@ -91,6 +85,7 @@ pub fn models() -> Vec<ModelEntry> {
             source: "Howard et al. 2019, Table 3 (final version)",
         }),
         builder,
+        ..NETWORK
     };
     vec![
         entry("mobilenet_v3_large", "MobileNetV3-Large", build_large, 5.4e6, 219e6, 75.2),

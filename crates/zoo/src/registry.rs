@@ -80,6 +80,29 @@ pub struct ModelEntry {
     pub(crate) builder: fn(&Variant) -> Result<Graph, BuildError>,
 }
 
+/// The defaults every entry starts from: a whole ImageNet network at 224², no knobs, no published numbers.
+/// Entries name what differs and take the rest with `..NETWORK`.
+pub(crate) const NETWORK: ModelEntry = ModelEntry {
+    id: "",
+    title: "",
+    family: "",
+    paper: "",
+    reference: "",
+    default: imagenet(1.0, 224),
+    width: false,
+    groups: &[],
+    block: false,
+    expansion: None,
+    ghost: None,
+    input: InputSpec::imagenet(224, 256),
+    published: None,
+    builder: unset_builder,
+};
+
+fn unset_builder(_: &Variant) -> Result<Graph, BuildError> {
+    Err(BuildError::Invalid { node: "registry".to_owned(), message: "this entry has no builder".to_owned() })
+}
+
 impl ModelEntry {
     pub fn build(&self, variant: &Variant) -> Result<Graph, BuildError> {
         let graph = (self.builder)(variant)?;

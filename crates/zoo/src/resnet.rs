@@ -18,7 +18,7 @@
 use convscope_graph::{Activation, Arithmetic, Conv2d, Graph, GraphBuilder, NodeId, Pool, Shape};
 
 use crate::common::{Result, pool_flatten};
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{ModelEntry, NETWORK, Published, Variant};
 
 /// One ResNet: block kind, blocks per stage, and whether it is the AdderNet version.
 struct Config {
@@ -40,15 +40,9 @@ pub fn models() -> Vec<ModelEntry> {
         family,
         paper,
         reference,
-        default: imagenet(1.0, 224),
-        width: false,
-        groups: &[],
-        block: false,
-        expansion: None,
-        ghost: None,
-        input: InputSpec::imagenet(224, 256),
         published: Some(published),
         builder,
+        ..NETWORK
     };
     const RESNET_PAPER: &str = "He et al. 2016, arXiv:1512.03385";
     const ADDER_PAPER: &str = "Chen et al. 2020, arXiv:1912.13200";
@@ -238,6 +232,7 @@ mod tests {
     use convscope_graph::GraphCost;
 
     use super::*;
+    use crate::registry::imagenet;
 
     #[test]
     fn addernet_multiplies_only_in_the_stem_and_the_classifier() {

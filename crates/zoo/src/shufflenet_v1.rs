@@ -16,7 +16,7 @@
 use convscope_graph::{Activation, BuildError, Conv2d, Graph, GraphBuilder, NodeId, Pool, Shape};
 
 use crate::common::Result;
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{ModelEntry, NETWORK, Published, Variant, imagenet};
 
 /// Stage repeats (stage 2–4) — the paper's Table 1.
 const REPEATS: [usize; 3] = [4, 8, 4];
@@ -43,10 +43,6 @@ pub fn models() -> Vec<ModelEntry> {
         default: Variant { groups: Some(3), ..imagenet(1.0, 224) },
         width: true,
         groups: &[1, 2, 3, 4, 8],
-        block: false,
-        expansion: None,
-        ghost: None,
-        input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,
             params: Some(1.9e6),
@@ -56,6 +52,7 @@ pub fn models() -> Vec<ModelEntry> {
             source: "megvii-model/ShuffleNet-Series ShuffleNetV1 README (1.0x, g = 3: 138M FLOPs, 1.9M params, 32.2% error)",
         }),
         builder: build,
+        ..NETWORK
     }]
 }
 

@@ -9,7 +9,7 @@
 use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, NodeId, Shape};
 
 use crate::common::Result;
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{ModelEntry, NETWORK, Published, Variant};
 
 /// Stage repeats (stage2..stage4) — the paper's Table 5.
 const REPEATS: [usize; 3] = [4, 8, 4];
@@ -39,13 +39,6 @@ pub fn models() -> Vec<ModelEntry> {
             family: "ShuffleNet V2",
             paper: "Ma et al. 2018, arXiv:1807.11164",
             reference: "torchvision.models.shufflenet_v2_x*",
-            default: imagenet(1.0, 224),
-            width: false,
-            groups: &[],
-            block: false,
-            expansion: None,
-            ghost: None,
-            input: InputSpec::imagenet(224, 256),
             published: Some(Published {
                 resolution: 224,
                 params: Some(params),
@@ -55,6 +48,7 @@ pub fn models() -> Vec<ModelEntry> {
                 source: "Ma et al. 2018, Table 5 / megvii-model ShuffleNet-Series README",
             }),
             builder,
+            ..NETWORK
         })
         .collect()
 }

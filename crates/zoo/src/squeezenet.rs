@@ -10,7 +10,7 @@
 use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, NodeId, Pool, Shape};
 
 use crate::common::Result;
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{ModelEntry, NETWORK, Published, Variant};
 
 /// A layer of `features`: a ceil-mode 3×3/2 max pool or a Fire module `(squeeze, expand1x1, expand3x3)`.
 #[derive(Clone, Copy)]
@@ -52,15 +52,9 @@ pub fn models() -> Vec<ModelEntry> {
         family: "SqueezeNet",
         paper: "Iandola et al. 2016, arXiv:1602.07360",
         reference: "torchvision.models.squeezenet1_0 / squeezenet1_1",
-        default: imagenet(1.0, 224),
-        width: false,
-        groups: &[],
-        block: false,
-        expansion: None,
-        ghost: None,
-        input: InputSpec::imagenet(224, 256),
         published: Some(published),
         builder,
+        ..NETWORK
     };
     vec![
         entry(

@@ -10,7 +10,7 @@
 use convscope_graph::{Activation, BuildError, Conv2d, Graph, GraphBuilder, Pool, Shape};
 
 use crate::common::Result;
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{ModelEntry, NETWORK, Published, Variant};
 
 /// Configuration D: output channels of each 3×3 conv, 0 for a 2×2 max pool.
 const CONFIG_D: [usize; 18] = [64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0];
@@ -22,13 +22,6 @@ pub fn models() -> Vec<ModelEntry> {
         family: "VGG (classic)",
         paper: "Simonyan & Zisserman 2015, arXiv:1409.1556",
         reference: "torchvision.models.vgg16",
-        default: imagenet(1.0, 224),
-        width: false,
-        groups: &[],
-        block: false,
-        expansion: None,
-        ghost: None,
-        input: InputSpec::imagenet(224, 256),
         published: Some(Published {
             resolution: 224,
             params: Some(138e6),
@@ -38,6 +31,7 @@ pub fn models() -> Vec<ModelEntry> {
             source: "Simonyan & Zisserman 2015, Table 2 (138M params); torchvision model docs (15.47 \"GFLOPS\", i.e. MACs; 71.59 top-1)",
         }),
         builder: build,
+        ..NETWORK
     }]
 }
 

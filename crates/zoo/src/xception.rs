@@ -9,7 +9,7 @@
 use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, NodeId, Padding, Pool, Shape};
 
 use crate::common::{Result, pool_flatten};
-use crate::registry::{InputSpec, ModelEntry, Published, Variant, imagenet};
+use crate::registry::{InputSpec, ModelEntry, NETWORK, Published, Variant, imagenet};
 
 /// `(name, input, output, separable convs, stride, start with ReLU, grow first)` — the paper's Figure 5.
 type Row = (&'static str, usize, usize, usize, usize, bool, bool);
@@ -36,11 +36,6 @@ pub fn models() -> Vec<ModelEntry> {
         paper: "Chollet 2017, arXiv:1610.02357",
         reference: "timm legacy_xception",
         default: imagenet(1.0, 299),
-        width: false,
-        groups: &[],
-        block: false,
-        expansion: None,
-        ghost: None,
         input: InputSpec { resolution: 299, resize: 333, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
         published: Some(Published {
             resolution: 299,
@@ -51,6 +46,7 @@ pub fn models() -> Vec<ModelEntry> {
             source: "Chollet 2017 (22,855,952 params, 79.0%); 8.4B FLOPs from EfficientNet paper Table 2",
         }),
         builder: build,
+        ..NETWORK
     }]
 }
 
