@@ -51,19 +51,7 @@ impl Default for ModelView {
     fn default() -> Self {
         let entries = convscope_zoo::registry();
         let selected = entries.iter().position(|e| e.id == "mobilenet_v2").unwrap_or(0);
-        let variant = entries.get(selected).map_or(
-            Variant {
-                width: 1.0,
-                resolution: 224,
-                num_classes: 1000,
-                groups: None,
-                mitchell: false,
-                channels: None,
-                expansion: None,
-                ghost: None,
-            },
-            |e| e.default,
-        );
+        let variant = entries.get(selected).map(|e| e.default).unwrap_or_default();
         let mut view = Self {
             entries,
             selected,

@@ -86,40 +86,27 @@ pub fn build_view_ui(ui: &mut egui::Ui, view: &mut ModelView) {
 
     ui.add_space(6.0);
     let height = (ui.available_height() / 2.0 - 16.0).max(120.0);
-    let xs = || built.iter().enumerate().map(|(i, step)| ((i + 1) as f64, step));
-    let total_steps = total as f64;
-    ui.label(RichText::new("Parameters (millions): per block and cumulative").strong());
-    Plot::new("params_plot")
-        .height(height)
-        .include_x(0.0)
-        .include_x(total_steps + 1.0)
-        .include_y(0.0)
-        .allow_scroll(false)
-        .show(ui, |plot| {
-            plot.bar_chart(BarChart::new(
-                "per block",
-                xs().map(|(x, s)| Bar::new(x, s.params as f64 / 1e6).name(&s.name)).collect(),
-            ));
-            plot.line(Line::new(
-                "cumulative",
-                PlotPoints::from_iter(xs().map(|(x, s)| [x, s.cumulative_params as f64 / 1e6])),
-            ));
-        });
-    ui.label(RichText::new("MACs (millions): per block and cumulative").strong());
-    Plot::new("macs_plot")
-        .height(height)
-        .include_x(0.0)
-        .include_x(total_steps + 1.0)
-        .include_y(0.0)
-        .allow_scroll(false)
-        .show(ui, |plot| {
-            plot.bar_chart(BarChart::new(
-                "per block",
-                xs().map(|(x, s)| Bar::new(x, s.macs as f64 / 1e6).name(&s.name)).collect(),
-            ));
-            plot.line(Line::new(
-                "cumulative",
-                PlotPoints::from_iter(xs().map(|(x, s)| [x, s.cumulative_macs as f64 / 1e6])),
-            ));
-        });
+    let span = total as f64 + 1.0;
+    cumulative_plot_ui(ui, "params_plot", "Parameters", built, span, height, |s| (s.params, s.cumulative_params));
+    cumulative_plot_ui(ui, "macs_plot", "MACs", built, span, height, |s| (s.macs, s.cumulative_macs));
+}
+
+/// Bars of `what` per block built so far and a line of its running total, in millions.
+fn cumulative_plot_ui(
+    ui: &mut egui::Ui,
+    id: &str,
+    what: &str,
+    built: &[crate::model_view::BuildStep],
+    span: f64,
+    height: f32,
+    value: impl Fn(&crate::model_view::BuildStep) -> (u64, u64),
+) {
+    ui.label(RichText::new(format!("{what} (millions): per block and cumulative")).strong());
+    let millions = |n: u64| n as f64 / 1e6;
+    Plot::new(id).height(height).include_x(0.0).include_x(span).include_y(0.0).allow_scroll(false).show(ui, |plot| {
+        let bars = built.iter().enumerate().map(|(i, s)| Bar::new((i + 1) as f64, millions(value(s).0)).name(&s.name));
+        plot.bar_chart(BarChart::new("per block", bars.collect()));
+        let line = built.iter().enumerate().map(|(i, s)| [(i + 1) as f64, millions(value(s).1)]);
+        plot.line(Line::new("cumulative", PlotPoints::from_iter(line)));
+    });
 }

@@ -2,48 +2,35 @@
 
 use wgpu::util::DeviceExt as _;
 
+pub use convscope_graph::Activation;
+
 use crate::{GpuContext, GpuError, readback, shaders};
 
 /// Lanes per workgroup; must equal `@workgroup_size` in `shaders/activation.wgsl`.
 const WORKGROUP_SIZE: u32 = 256;
 
-/// The activations of the seed networks, with PyTorch's definitions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Activation {
-    Relu,
-    Relu6,
-    HardSigmoid,
-    HardSwish,
-    Sigmoid,
-    Silu,
+/// Entry point name in `shaders/activation.wgsl`.
+pub fn entry_point(activation: Activation) -> &'static str {
+    match activation {
+        Activation::Relu => "relu",
+        Activation::Relu6 => "relu6",
+        Activation::HardSigmoid => "hard_sigmoid",
+        Activation::HardSwish => "hard_swish",
+        Activation::Sigmoid => "sigmoid",
+        Activation::Silu => "silu",
+    }
 }
 
-impl Activation {
-    pub const ALL: [Self; 6] = [Self::Relu, Self::Relu6, Self::HardSigmoid, Self::HardSwish, Self::Sigmoid, Self::Silu];
-
-    /// Entry point name in `shaders/activation.wgsl`.
-    pub fn entry_point(self) -> &'static str {
-        match self {
-            Self::Relu => "relu",
-            Self::Relu6 => "relu6",
-            Self::HardSigmoid => "hard_sigmoid",
-            Self::HardSwish => "hard_swish",
-            Self::Sigmoid => "sigmoid",
-            Self::Silu => "silu",
-        }
-    }
-
-    /// The CPU definition (torch.nn.ReLU, ReLU6, Hardsigmoid, Hardswish, Sigmoid, SiLU).
-    pub fn apply(self, x: f32) -> f32 {
-        let hard_sigmoid = |x: f32| (x + 3.0).clamp(0.0, 6.0) / 6.0;
-        match self {
-            Self::Relu => x.max(0.0),
-            Self::Relu6 => x.clamp(0.0, 6.0),
-            Self::HardSigmoid => hard_sigmoid(x),
-            Self::HardSwish => x * hard_sigmoid(x),
-            Self::Sigmoid => 1.0 / (1.0 + (-x).exp()),
-            Self::Silu => x / (1.0 + (-x).exp()),
-        }
+/// The CPU definition the kernels must match (torch.nn.ReLU, ReLU6, Hardsigmoid, Hardswish, Sigmoid, SiLU).
+pub fn reference(activation: Activation, x: f32) -> f32 {
+    let hard_sigmoid = |x: f32| (x + 3.0).clamp(0.0, 6.0) / 6.0;
+    match activation {
+        Activation::Relu => x.max(0.0),
+        Activation::Relu6 => x.clamp(0.0, 6.0),
+        Activation::HardSigmoid => hard_sigmoid(x),
+        Activation::HardSwish => x * hard_sigmoid(x),
+        Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+        Activation::Silu => x / (1.0 + (-x).exp()),
     }
 }
 
@@ -96,10 +83,10 @@ impl ActivationKernel {
             .iter()
             .map(|&activation| {
                 let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(activation.entry_point()),
+                    label: Some(entry_point(activation)),
                     layout: Some(&pipeline_layout),
                     module: &module,
-                    entry_point: Some(activation.entry_point()),
+                    entry_point: Some(entry_point(activation)),
                     compilation_options: Default::default(),
                     cache: None,
                 });
@@ -157,7 +144,7 @@ impl ActivationKernel {
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("activation") });
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(activation.entry_point()),
+                label: Some(entry_point(activation)),
                 timestamp_writes: None,
             });
             pass.set_pipeline(pipeline);

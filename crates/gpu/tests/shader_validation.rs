@@ -55,8 +55,10 @@ fn activation_entry_points_exist() {
         let entry = module
             .entry_points
             .iter()
-            .find(|ep| ep.name == activation.entry_point())
-            .unwrap_or_else(|| panic!("activation.wgsl lacks entry point {}", activation.entry_point()));
+            .find(|ep| ep.name == convscope_gpu::activation::entry_point(activation))
+            .unwrap_or_else(|| {
+                panic!("activation.wgsl lacks entry point {}", convscope_gpu::activation::entry_point(activation))
+            });
         assert_eq!(entry.workgroup_size, [256, 1, 1], "{}: WORKGROUP_SIZE in activation.rs is 256", entry.name);
     }
 }

@@ -137,6 +137,8 @@ pub enum Activation {
 }
 
 impl Activation {
+    pub const ALL: [Self; 6] = [Self::Relu, Self::Relu6, Self::HardSigmoid, Self::HardSwish, Self::Sigmoid, Self::Silu];
+
     /// Elementary operations per element, for FLOP conventions that count activations:
     /// ReLU = max(x, 0): 1; ReLU6 = min(max(x, 0), 6): 2; h-sigmoid = relu6(x + 3) / 6: 4;
     /// h-swish = x · h-sigmoid(x): 5; sigmoid = 1 / (1 + exp(−x)): 4; SiLU = x · sigmoid(x): 5.

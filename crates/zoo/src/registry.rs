@@ -23,6 +23,13 @@ pub struct Variant {
     pub ghost: Option<[usize; 2]>,
 }
 
+impl Default for Variant {
+    /// A 1.0× ImageNet network at 224².
+    fn default() -> Self {
+        imagenet(1.0, 224)
+    }
+}
+
 /// How an image becomes the network input: resize the shorter side, centre-crop, normalize.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct InputSpec {
