@@ -14,11 +14,10 @@ pub fn build(root: &Path, tools: &WebTools) -> Result<()> {
     report_wasm_size(&root.join("dist"))
 }
 
-/// Build, then serve dist/ on 127.0.0.1 with trunk (which rebuilds on change).
+/// Serve the app on 127.0.0.1 with trunk, which builds it first (release) and rebuilds on change.
 pub fn serve(root: &Path, port: u16) -> Result<()> {
     let tools = setup::web(root)?;
-    build(root, &tools)?;
-    eprintln!("xtask: serving convscope at http://127.0.0.1:{port}/  (Ctrl-C to stop)");
+    eprintln!("xtask: building, then serving convscope at http://127.0.0.1:{port}/  (Ctrl-C to stop)");
     let port = port.to_string();
     cmd::run(tools.trunk(root).args(["serve", "--release", "--address", "127.0.0.1", "--port", &port]))
 }
