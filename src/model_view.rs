@@ -4,8 +4,9 @@
 use convscope_graph::{BuildError, FlopConvention, Graph, GraphCost, NodeId, Report};
 use convscope_zoo::{ModelEntry, Variant};
 
-/// One step of the block-by-block build: a run of consecutive nodes belonging to the same unit block
-/// (the second-level block where there is one — an inverted residual, a Fire module — else the top level).
+/// One step of the block-by-block build: a run of consecutive nodes belonging to the same unit block —
+/// a block inside a stage (an inverted residual, a dense layer), or a top-level block that is not a stage
+/// (a stem, a Fire module, a MicroNet block).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BuildStep {
     pub name: String,
@@ -151,13 +152,22 @@ impl ModelView {
     }
 }
 
+/// Block kinds that only group other blocks: their children are the build steps.
+fn is_container(kind: &str) -> bool {
+    kind == "stage" || kind.ends_with(" stage") || kind == "DenseBlock"
+}
+
 /// Split the graph into build steps (see [`BuildStep`]).
 pub fn build_steps(graph: &Graph, cost: &GraphCost) -> Vec<BuildStep> {
     let mut steps: Vec<BuildStep> = Vec::new();
     let (mut params, mut macs) = (0u64, 0u64);
     for (index, (node, c)) in graph.nodes.iter().zip(&cost.per_node).enumerate().skip(1) {
         let path = graph.block_path(node.block);
-        let unit = path.get(1).or(path.first()).and_then(|&id| graph.block(id));
+        // A stage's steps are its blocks; any other top-level block (a stem, a MicroNet block with its
+        // dynamic activations inside) is one step.
+        let top = path.first().and_then(|&id| graph.block(id));
+        let unit = if top.is_some_and(|b| is_container(&b.kind)) { path.get(1).or(path.first()) } else { path.first() };
+        let unit = unit.and_then(|&id| graph.block(id));
         // A node outside every block (SqueezeNet's max pools) is a stage of its own.
         let stage = path.first().and_then(|&id| graph.block(id)).map_or_else(|| node.name.clone(), |b| b.name.clone());
         let (name, kind) =
@@ -209,6 +219,30 @@ mod tests {
         assert_eq!(last.cumulative_params, model.cost.total.params);
         assert_eq!(last.cumulative_macs, model.cost.total.macs);
         assert_eq!(last.nodes.end, model.graph.nodes.len());
+    }
+
+    #[test]
+    fn blocks_with_inner_blocks_are_one_step_each() {
+        // MicroNet's blocks hold their dynamic Shift-Max blocks; each block is still one step, and step
+        // names never repeat.
+        let mut view = ModelView::default();
+        assert!(view.select_id("micronet_m0"));
+        let model = view.model.as_ref().expect("builds");
+        let names: Vec<&str> = model.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "features.0",
+                "features.1",
+                "features.2",
+                "features.3",
+                "features.4",
+                "features.5",
+                "features.6",
+                "features.7",
+                "classifier"
+            ]
+        );
     }
 
     #[test]

@@ -57,7 +57,8 @@ fn step_ui(
     let mut clicked = None;
     let first_node = convscope_graph::NodeId(step.nodes.start);
     let is_selected = selected.is_some_and(|n| step.nodes.contains(&n.0));
-    let id = ui.make_persistent_id(("step", &step.name));
+    // Keyed by the first node: names can repeat (a block interrupted by a node outside it).
+    let id = ui.make_persistent_id(("step", step.nodes.start));
     egui::collapsing_header::CollapsingState::load_with_default_open(ui.ctx(), id, false)
         .show_header(ui, |ui| {
             let text = format!("{}  {}", step.kind, step.name);
