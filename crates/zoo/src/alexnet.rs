@@ -32,7 +32,7 @@ pub fn models() -> Vec<ModelEntry> {
             top1: Some(59.3),
             source: "Krizhevsky et al. 2012, Section 1 (60 million parameters) and Table 2 (1 CNN: 40.7% top-1 error)",
         }),
-        builder: build,
+        builder: |v, _| build(v),
         ..NETWORK
     }]
 }

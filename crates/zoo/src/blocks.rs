@@ -85,28 +85,10 @@ const BLOCKS: [(&str, &str, &str, Builder); 12] = [
 ];
 
 pub fn models() -> Vec<ModelEntry> {
-    macro_rules! builder {
-        ($i:expr) => {
-            |v: &Variant| build(v, $i)
-        };
-    }
-    let builders: [fn(&Variant) -> Result<Graph>; 11] = [
-        builder!(0),
-        builder!(1),
-        builder!(2),
-        builder!(3),
-        builder!(4),
-        builder!(5),
-        builder!(6),
-        builder!(7),
-        builder!(8),
-        builder!(9),
-        builder!(10),
-    ];
     BLOCKS
         .iter()
-        .zip(builders)
-        .map(|(&(id, title, what, _), builder)| ModelEntry {
+        .enumerate()
+        .map(|(row, &(id, title, what, _))| ModelEntry {
             expansion: EXPANDING.iter().find(|(block, _)| *block == id).map(|&(_, t)| t),
             ghost: id.starts_with("block_ghost").then_some(crate::ghostnet::DEFAULT_GHOST),
             id,
@@ -117,7 +99,8 @@ pub fn models() -> Vec<ModelEntry> {
             default: Variant { num_classes: 0, channels: Some(DEFAULT_CHANNELS), ..imagenet(1.0, DEFAULT_RESOLUTION) },
             block: true,
             input: InputSpec::imagenet(DEFAULT_RESOLUTION, DEFAULT_RESOLUTION),
-            builder,
+            builder: build,
+            row,
             ..NETWORK
         })
         .collect()
@@ -125,9 +108,7 @@ pub fn models() -> Vec<ModelEntry> {
 
 fn build(variant: &Variant, index: usize) -> Result<Graph> {
     let [inp, out] = variant.channels.unwrap_or(DEFAULT_CHANNELS);
-    let Some(&(id, _, _, body)) = BLOCKS.get(index) else {
-        return Err(convscope_graph::BuildError::NoInput);
-    };
+    let &(id, _, _, body) = crate::registry::table_row(&BLOCKS, index, "blocks")?;
     let mut b = GraphBuilder::new(format!("{id} {inp}→{out} @{}²", variant.resolution));
     let x = b.input(Shape::map(inp, variant.resolution, variant.resolution))?;
     body(&mut b, x, inp, out, variant)?;
@@ -212,6 +193,7 @@ mod tests {
 
     #[test]
     fn every_block_builds_at_its_defaults_and_keeps_the_map_size() {
+        assert_eq!(models().len(), BLOCKS.len(), "every block is registered");
         for entry in models() {
             let graph = entry.build_default().unwrap_or_else(|err| panic!("{}: {err}", entry.id));
             let output = graph.output().expect("nodes").output;

@@ -23,7 +23,7 @@ const GROWTH: [usize; 5] = [8, 16, 32, 64, 128];
 const BOTTLENECK: usize = 4;
 
 pub fn models() -> Vec<ModelEntry> {
-    let entry = |id, title, builder: fn(&Variant) -> Result<Graph>, params, macs, top1| ModelEntry {
+    let entry = |id, title, builder: fn(&Variant, usize) -> Result<Graph>, params, macs, top1| ModelEntry {
         id,
         title,
         family: "CondenseNet",
@@ -42,8 +42,8 @@ pub fn models() -> Vec<ModelEntry> {
         ..NETWORK
     };
     vec![
-        entry("condensenet_74_c4", "CondenseNet-74 (G=C=4)", |v| build(v, 4), 4.8e6, 529e6, 73.8),
-        entry("condensenet_74_c8", "CondenseNet-74 (G=C=8)", |v| build(v, 8), 2.9e6, 274e6, 71.0),
+        entry("condensenet_74_c4", "CondenseNet-74 (G=C=4)", |v, _| build(v, 4), 4.8e6, 529e6, 73.8),
+        entry("condensenet_74_c8", "CondenseNet-74 (G=C=8)", |v, _| build(v, 8), 2.9e6, 274e6, 71.0),
     ]
 }
 

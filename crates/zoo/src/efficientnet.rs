@@ -53,20 +53,12 @@ const TITLES: [&str; 8] = [
     "EfficientNet-B7",
 ];
 
-macro_rules! builder {
-    ($i:expr) => {
-        |v: &Variant| build(v, &VARIANTS[$i])
-    };
-}
-
 pub fn models() -> Vec<ModelEntry> {
-    let builders: [fn(&Variant) -> Result<Graph>; 8] =
-        [builder!(0), builder!(1), builder!(2), builder!(3), builder!(4), builder!(5), builder!(6), builder!(7)];
     VARIANTS
         .iter()
-        .zip(builders)
         .zip(TITLES)
-        .map(|((&(id, width, _, resolution, _, params, macs, top1), builder), title)| ModelEntry {
+        .enumerate()
+        .map(|(row, (&(id, width, _, resolution, _, params, macs, top1), title))| ModelEntry {
             id,
             title,
             family: "EfficientNet",
@@ -84,7 +76,8 @@ pub fn models() -> Vec<ModelEntry> {
                 top1: Some(top1),
                 source: "Tan & Le 2019, Table 2",
             }),
-            builder,
+            builder: |v, row| build(v, crate::registry::table_row(&VARIANTS, row, "efficientnet")?),
+            row,
             ..NETWORK
         })
         .collect()

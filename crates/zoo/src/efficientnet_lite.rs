@@ -41,7 +41,7 @@ pub fn models() -> Vec<ModelEntry> {
             top1: Some(75.1),
             source: "tensorflow/tpu models/official/efficientnet/lite/README.md",
         }),
-        builder: build,
+        builder: |v, _| build(v),
         ..NETWORK
     }]
 }

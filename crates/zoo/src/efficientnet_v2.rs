@@ -38,7 +38,7 @@ pub fn models() -> Vec<ModelEntry> {
             top1: Some(83.9),
             source: "google/automl efficientnetv2 README (EfficientNetV2-S: 21.5M params, 8.4B FLOPs, 83.9%)",
         }),
-        builder: build,
+        builder: |v, _| build(v),
         ..NETWORK
     }]
 }

@@ -31,16 +31,10 @@ const VARIANTS: [Row; 4] = [
 const CHEAP_RATIO: f64 = 0.5;
 
 pub fn models() -> Vec<ModelEntry> {
-    macro_rules! builder {
-        ($i:expr) => {
-            |v: &Variant| build(v, &VARIANTS[$i])
-        };
-    }
-    let builders: [fn(&Variant) -> Result<Graph>; 4] = [builder!(0), builder!(1), builder!(2), builder!(3)];
     VARIANTS
         .iter()
-        .zip(builders)
-        .map(|(&(id, title, _, _, _, params, macs, top1), builder)| ModelEntry {
+        .enumerate()
+        .map(|(row, &(id, title, _, _, _, params, macs, top1))| ModelEntry {
             id,
             title,
             family: "GhostNet",
@@ -54,7 +48,8 @@ pub fn models() -> Vec<ModelEntry> {
                 top1: Some(top1),
                 source: "huawei-noah/Efficient-AI-Backbones g_ghost_pytorch/readme.md",
             }),
-            builder,
+            builder: |v, row| build(v, crate::registry::table_row(&VARIANTS, row, "g_ghostnet")?),
+            row,
             ..NETWORK
         })
         .collect()

@@ -57,7 +57,7 @@ pub fn models() -> Vec<ModelEntry> {
             top1: Some(top1),
             source: "Han et al. 2020, Table 7",
         }),
-        builder: build,
+        builder: |v, _| build(v),
         ..NETWORK
     };
     vec![

@@ -44,7 +44,7 @@ pub fn models() -> Vec<ModelEntry> {
             top1: Some(69.8),
             source: "MobileNetV1 paper Table 8 (GoogleNet: 1550M mult-adds, 6.8M params, 69.8%)",
         }),
-        builder: build,
+        builder: |v, _| build(v),
         ..NETWORK
     }]
 }

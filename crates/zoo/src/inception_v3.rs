@@ -29,7 +29,7 @@ pub fn models() -> Vec<ModelEntry> {
             source: "torchvision model docs (inception_v3: 27.2M params incl. aux, 5.71 GFLOPS, 77.29%); \
                      23.8M without the auxiliary classifier (Xception paper Table 3: 23.6M)",
         }),
-        builder: build,
+        builder: |v, _| build(v),
         ..NETWORK
     }]
 }

@@ -102,7 +102,7 @@ const REDUCTION: usize = 8;
 const INIT_BLOCK3: ([f32; 2], [f32; 2]) = ([1.0, 0.0], [0.0, 0.0]);
 
 pub fn models() -> Vec<ModelEntry> {
-    let entry = |id, title, builder: fn(&Variant) -> Result<Graph>, params, macs, top1| ModelEntry {
+    let entry = |id, title, builder: fn(&Variant, usize) -> Result<Graph>, params, macs, top1| ModelEntry {
         id,
         title,
         family: "MicroNet",
@@ -121,10 +121,10 @@ pub fn models() -> Vec<ModelEntry> {
         ..NETWORK
     };
     vec![
-        entry("micronet_m0", "MicroNet-M0", |v| build(v, &CONFIGS[0]), 1.0e6, 4e6, 46.6),
-        entry("micronet_m1", "MicroNet-M1", |v| build(v, &CONFIGS[1]), 1.8e6, 6e6, 51.4),
-        entry("micronet_m2", "MicroNet-M2", |v| build(v, &CONFIGS[2]), 2.4e6, 12e6, 59.4),
-        entry("micronet_m3", "MicroNet-M3", |v| build(v, &CONFIGS[3]), 2.6e6, 21e6, 62.5),
+        entry("micronet_m0", "MicroNet-M0", |v, _| build(v, &CONFIGS[0]), 1.0e6, 4e6, 46.6),
+        entry("micronet_m1", "MicroNet-M1", |v, _| build(v, &CONFIGS[1]), 1.8e6, 6e6, 51.4),
+        entry("micronet_m2", "MicroNet-M2", |v, _| build(v, &CONFIGS[2]), 2.4e6, 12e6, 59.4),
+        entry("micronet_m3", "MicroNet-M3", |v, _| build(v, &CONFIGS[3]), 2.6e6, 21e6, 62.5),
     ]
 }
 

@@ -31,7 +31,7 @@ pub fn models() -> Vec<ModelEntry> {
             top1: Some(70.6),
             source: "Howard et al. 2017, Table 6",
         }),
-        builder: build,
+        builder: |v, _| build(v),
         ..NETWORK
     }]
 }

@@ -32,7 +32,7 @@ pub fn models() -> Vec<ModelEntry> {
             top1: Some(71.8),
             source: "tensorflow/models research/mobilenet README (MobileNetV2 1.0/224: 300M MACs, 3.47M params without BN affine; the paper's Table 4 rounds to 3.4M)",
         }),
-        builder: build,
+        builder: |v, _| build(v),
         ..NETWORK
     }]
 }

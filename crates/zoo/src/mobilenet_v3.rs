@@ -69,7 +69,7 @@ const SMALL: [Bneck; 11] = [
 ];
 
 pub fn models() -> Vec<ModelEntry> {
-    let entry = |id, title, builder: fn(&Variant) -> Result<Graph>, params, macs, top1| ModelEntry {
+    let entry = |id, title, builder: fn(&Variant, usize) -> Result<Graph>, params, macs, top1| ModelEntry {
         id,
         title,
         family: "MobileNet V3",
@@ -88,8 +88,8 @@ pub fn models() -> Vec<ModelEntry> {
         ..NETWORK
     };
     vec![
-        entry("mobilenet_v3_large", "MobileNetV3-Large", build_large, 5.4e6, 219e6, 75.2),
-        entry("mobilenet_v3_small", "MobileNetV3-Small", build_small, 2.5e6, 56e6, 67.4),
+        entry("mobilenet_v3_large", "MobileNetV3-Large", |v, _| build_large(v), 5.4e6, 219e6, 75.2),
+        entry("mobilenet_v3_small", "MobileNetV3-Small", |v, _| build_small(v), 2.5e6, 56e6, 67.4),
     ]
 }
 

@@ -84,7 +84,9 @@ pub struct ModelEntry {
     pub ghost: Option<[usize; 2]>,
     pub input: InputSpec,
     pub published: Option<Published>,
-    pub(crate) builder: fn(&Variant) -> Result<Graph, BuildError>,
+    /// Builds the graph; `row` tells table-driven families which row of their table this entry is.
+    pub(crate) builder: fn(&Variant, usize) -> Result<Graph, BuildError>,
+    pub(crate) row: usize,
 }
 
 /// The defaults every entry starts from: a whole ImageNet network at 224², no knobs, no published numbers.
@@ -104,15 +106,16 @@ pub(crate) const NETWORK: ModelEntry = ModelEntry {
     input: InputSpec::imagenet(224, 256),
     published: None,
     builder: unset_builder,
+    row: 0,
 };
 
-fn unset_builder(_: &Variant) -> Result<Graph, BuildError> {
+fn unset_builder(_: &Variant, _: usize) -> Result<Graph, BuildError> {
     Err(BuildError::Invalid { node: "registry".to_owned(), message: "this entry has no builder".to_owned() })
 }
 
 impl ModelEntry {
     pub fn build(&self, variant: &Variant) -> Result<Graph, BuildError> {
-        let graph = (self.builder)(variant)?;
+        let graph = (self.builder)(variant, self.row)?;
         Ok(if variant.mitchell { graph.with_conv_arithmetic(convscope_graph::Arithmetic::Mitchell) } else { graph })
     }
 
@@ -155,6 +158,14 @@ pub fn registry() -> Vec<ModelEntry> {
 
 pub fn find(id: &str) -> Option<ModelEntry> {
     registry().into_iter().find(|entry| entry.id == id)
+}
+
+/// Row `row` of a family's table, or an error naming the family (a registry bug, never a user's).
+pub(crate) fn table_row<'a, T>(table: &'a [T], row: usize, family: &str) -> Result<&'a T, BuildError> {
+    table.get(row).ok_or_else(|| BuildError::Invalid {
+        node: family.to_owned(),
+        message: format!("the registry names row {row} of a {}-row table", table.len()),
+    })
 }
 
 /// A variant with the usual 1000 ImageNet classes.

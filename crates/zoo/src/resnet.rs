@@ -34,15 +34,8 @@ const ADDER18: Config = Config { name: "addernet_resnet18", bottleneck: false, l
 const ADDER50: Config = Config { name: "addernet_resnet50", bottleneck: true, layers: [3, 4, 6, 3], adder: true };
 
 pub fn models() -> Vec<ModelEntry> {
-    let entry = |id, title, family, paper, reference, builder: fn(&Variant) -> Result<Graph>, published| ModelEntry {
-        id,
-        title,
-        family,
-        paper,
-        reference,
-        published: Some(published),
-        builder,
-        ..NETWORK
+    let entry = |id, title, family, paper, reference, builder: fn(&Variant, usize) -> Result<Graph>, published| {
+        ModelEntry { id, title, family, paper, reference, published: Some(published), builder, ..NETWORK }
     };
     const RESNET_PAPER: &str = "He et al. 2016, arXiv:1512.03385";
     const ADDER_PAPER: &str = "Chen et al. 2020, arXiv:1912.13200";
@@ -53,7 +46,7 @@ pub fn models() -> Vec<ModelEntry> {
             "ResNet (classic)",
             RESNET_PAPER,
             "torchvision.models.resnet18",
-            |v| build(v, &RESNET18),
+            |v, _| build(v, &RESNET18),
             Published {
                 resolution: 224,
                 params: Some(11.69e6),
@@ -69,7 +62,7 @@ pub fn models() -> Vec<ModelEntry> {
             "ResNet (classic)",
             RESNET_PAPER,
             "torchvision.models.resnet50",
-            |v| build(v, &RESNET50),
+            |v, _| build(v, &RESNET50),
             Published {
                 resolution: 224,
                 params: Some(25.6e6),
@@ -85,7 +78,7 @@ pub fn models() -> Vec<ModelEntry> {
             "AdderNet",
             ADDER_PAPER,
             "huawei-noah/AdderNet (resnet50.py's rule on ResNet-18)",
-            |v| build(v, &ADDER18),
+            |v, _| build(v, &ADDER18),
             Published {
                 resolution: 224,
                 params: Some(11.69e6),
@@ -101,7 +94,7 @@ pub fn models() -> Vec<ModelEntry> {
             "AdderNet",
             ADDER_PAPER,
             "huawei-noah/AdderNet resnet50.py",
-            |v| build(v, &ADDER50),
+            |v, _| build(v, &ADDER50),
             Published {
                 resolution: 224,
                 params: Some(25.56e6),

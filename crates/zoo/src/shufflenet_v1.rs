@@ -51,7 +51,7 @@ pub fn models() -> Vec<ModelEntry> {
             top1: Some(67.8),
             source: "megvii-model/ShuffleNet-Series ShuffleNetV1 README (1.0x, g = 3: 138M FLOPs, 1.9M params, 32.2% error)",
         }),
-        builder: build,
+        builder: |v, _| build(v),
         ..NETWORK
     }]
 }

@@ -24,16 +24,10 @@ const VARIANTS: [Row; 4] = [
 ];
 
 pub fn models() -> Vec<ModelEntry> {
-    let builders: [fn(&Variant) -> Result<Graph>; 4] = [
-        |v| build(v, &VARIANTS[0].2),
-        |v| build(v, &VARIANTS[1].2),
-        |v| build(v, &VARIANTS[2].2),
-        |v| build(v, &VARIANTS[3].2),
-    ];
     VARIANTS
         .iter()
-        .zip(builders)
-        .map(|(&(id, title, _, params, macs, top1), builder)| ModelEntry {
+        .enumerate()
+        .map(|(row, &(id, title, _, params, macs, top1))| ModelEntry {
             id,
             title,
             family: "ShuffleNet V2",
@@ -47,7 +41,8 @@ pub fn models() -> Vec<ModelEntry> {
                 top1: Some(top1),
                 source: "Ma et al. 2018, Table 5 / megvii-model ShuffleNet-Series README",
             }),
-            builder,
+            builder: |v, row| build(v, &crate::registry::table_row(&VARIANTS, row, "shufflenet_v2")?.2),
+            row,
             ..NETWORK
         })
         .collect()

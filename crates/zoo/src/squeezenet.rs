@@ -60,7 +60,7 @@ pub fn models() -> Vec<ModelEntry> {
         entry(
             "squeezenet1_0",
             "SqueezeNet 1.0",
-            build_1_0 as fn(&Variant) -> Result<Graph>,
+            (|v, _| build_1_0(v)) as fn(&Variant, usize) -> Result<Graph>,
             Published {
                 resolution: 227,
                 params: Some(1.25e6),
@@ -73,7 +73,7 @@ pub fn models() -> Vec<ModelEntry> {
         entry(
             "squeezenet1_1",
             "SqueezeNet 1.1",
-            build_1_1,
+            |v, _| build_1_1(v),
             Published {
                 resolution: 227,
                 params: None,

@@ -30,7 +30,7 @@ pub fn models() -> Vec<ModelEntry> {
             top1: Some(71.6),
             source: "Simonyan & Zisserman 2015, Table 2 (138M params); torchvision model docs (15.47 \"GFLOPS\", i.e. MACs; 71.59 top-1)",
         }),
-        builder: build,
+        builder: |v, _| build(v),
         ..NETWORK
     }]
 }

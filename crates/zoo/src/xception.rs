@@ -45,7 +45,7 @@ pub fn models() -> Vec<ModelEntry> {
             top1: Some(79.0),
             source: "Chollet 2017 (22,855,952 params, 79.0%); 8.4B FLOPs from EfficientNet paper Table 2",
         }),
-        builder: build,
+        builder: |v, _| build(v),
         ..NETWORK
     }]
 }
