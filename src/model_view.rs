@@ -103,7 +103,7 @@ impl ModelView {
         self.model = entry.build(&self.variant).map(|graph| {
             let cost = GraphCost::of(&graph);
             let steps = build_steps(&graph, &cost);
-            let report = Report::new(&graph, &self.convention);
+            let report = Report::with_cost(&graph, &cost, &self.convention);
             BuiltModel { graph, cost, steps, report, baseline }
         });
         self.built_steps = self.model.as_ref().map_or(0, |m| m.steps.len());
@@ -115,7 +115,7 @@ impl ModelView {
     pub fn set_convention(&mut self, convention: FlopConvention) {
         self.convention = convention;
         if let Ok(model) = &mut self.model {
-            model.report = Report::new(&model.graph, &convention);
+            model.report = Report::with_cost(&model.graph, &model.cost, &convention);
         }
     }
 

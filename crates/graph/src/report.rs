@@ -60,7 +60,11 @@ pub struct Report {
 
 impl Report {
     pub fn new(graph: &Graph, convention: &FlopConvention) -> Self {
-        let cost = GraphCost::of(graph);
+        Self::with_cost(graph, &GraphCost::of(graph), convention)
+    }
+
+    /// The report of `graph` whose cost the caller already has (`cost` must be `GraphCost::of(graph)`).
+    pub fn with_cost(graph: &Graph, cost: &GraphCost, convention: &FlopConvention) -> Self {
         let layers = graph
             .nodes
             .iter()

@@ -223,6 +223,21 @@ mod tests {
     }
 
     #[test]
+    fn a_zero_expansion_is_refused_for_every_expanding_model() {
+        for entry in crate::registry().into_iter().filter(|e| e.expansion.is_some()) {
+            let variant = Variant { expansion: Some(0), ..entry.default };
+            assert!(
+                matches!(
+                    entry.build(&variant),
+                    Err(convscope_graph::BuildError::ZeroSize { what: "expansion ratio", .. })
+                ),
+                "{}",
+                entry.id
+            );
+        }
+    }
+
+    #[test]
     fn impossible_channel_choices_are_build_errors() {
         let entry = crate::find("block_shufflenet_unit").expect("registered");
         let variant = Variant { channels: Some([240, 250]), ..entry.default };

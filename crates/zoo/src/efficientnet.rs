@@ -136,9 +136,6 @@ pub(crate) fn mbconv(
     kernel: usize,
     stride: usize,
 ) -> Result<NodeId> {
-    if expand == 0 {
-        return Err(convscope_graph::BuildError::ZeroSize { node: p.to_owned(), what: "expansion ratio" });
-    }
     let expanded = make_divisible((input * expand) as f64, 8);
     b.block("MBConv", p, |b| {
         let mut y = x;

@@ -94,9 +94,6 @@ pub(crate) fn fused_mbconv(
     kernel: usize,
     stride: usize,
 ) -> Result<NodeId> {
-    if expand == 0 {
-        return Err(convscope_graph::BuildError::ZeroSize { node: p.to_owned(), what: "expansion ratio" });
-    }
     let expanded = crate::common::make_divisible((input * expand) as f64, 8);
     b.block("FusedMBConv", p, |b| {
         let y = if expanded == input {

@@ -86,9 +86,6 @@ pub(crate) fn inverted_residual(
     expand: usize,
 ) -> Result<NodeId> {
     let hidden = inp * expand;
-    if expand == 0 {
-        return Err(convscope_graph::BuildError::ZeroSize { node: prefix.to_owned(), what: "expansion ratio" });
-    }
     b.block("InvertedResidual", prefix, |b| {
         let mut y = x;
         let mut layer = 0;

@@ -115,6 +115,10 @@ fn unset_builder(_: &Variant, _: usize) -> Result<Graph, BuildError> {
 
 impl ModelEntry {
     pub fn build(&self, variant: &Variant) -> Result<Graph, BuildError> {
+        // Checked once here for every expanding block: make_divisible would round t = 0 up to 8 channels.
+        if variant.expansion == Some(0) {
+            return Err(BuildError::ZeroSize { node: self.id.to_owned(), what: "expansion ratio" });
+        }
         let graph = (self.builder)(variant, self.row)?;
         Ok(if variant.mitchell { graph.with_conv_arithmetic(convscope_graph::Arithmetic::Mitchell) } else { graph })
     }
