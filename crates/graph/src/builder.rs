@@ -276,6 +276,40 @@ impl GraphBuilder {
         self.push(name, op, vec![x, coefficients], input)
     }
 
+    /// ChannelNet's channel-wise convolution: `out` filters of length `kernel` along the channels.
+    pub fn channel_conv(
+        &mut self,
+        name: &str,
+        x: NodeId,
+        out: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    ) -> Result<NodeId> {
+        let input = self.input_shape(name, x)?;
+        let node = || name.to_owned();
+        if out == 0 || kernel == 0 || stride == 0 {
+            return Err(BuildError::ZeroSize { node: node(), what: "filters, kernel and stride" });
+        }
+        if input.vector {
+            return Err(BuildError::Invalid { node: node(), message: format!("needs a feature map, got {input}") });
+        }
+        let padded = input.c.checked_add(2 * padding).ok_or(BuildError::Overflow { node: node(), what: "padding" })?;
+        if kernel > padded {
+            return Err(BuildError::Invalid {
+                node: node(),
+                message: format!("channel kernel {kernel} is longer than the {padded} padded channels"),
+            });
+        }
+        let depth = (padded - kernel) / stride + 1;
+        let channels = depth.checked_mul(out).ok_or(BuildError::Overflow { node: node(), what: "output channels" })?;
+        let output = Shape { c: channels, ..input };
+        if output.checked_numel().is_none() {
+            return Err(BuildError::Overflow { node: node(), what: "channel-wise convolution output" });
+        }
+        self.push(name, Op::ChannelConv { out, kernel, stride, padding }, vec![x], output)
+    }
+
     /// Local response normalization over `size` channels (PyTorch's `nn.LocalResponseNorm`).
     pub fn lrn(&mut self, name: &str, x: NodeId, size: usize, alpha: f32, beta: f32, k: f32) -> Result<NodeId> {
         let input = self.input_shape(name, x)?;

@@ -176,6 +176,11 @@ pub fn node_cost(graph: &Graph, node: &Node) -> Cost {
             let (adds, muls, shifts) = arithmetic_counts(conv.arithmetic, macs);
             Cost { macs, adds, muls, shifts, ..with_weights(params) }
         }
+        // Every output element is a `kernel`-long dot product along the channels.
+        Op::ChannelConv { out, kernel, .. } => {
+            let macs = out_numel * *kernel as u64;
+            Cost { macs, adds: macs, muls: macs, ..with_weights(*out as u64 * *kernel as u64) }
+        }
         Op::Linear { in_features, out_features, bias } => {
             let macs = *in_features as u64 * *out_features as u64;
             let params = macs + if *bias { *out_features as u64 } else { 0 };

@@ -266,6 +266,17 @@ pub enum Op {
     ChannelGather {
         channels: usize,
     },
+    /// ChannelNet's channel-wise convolution (Gao et al. NeurIPS 2018): `out` filters of length `kernel`
+    /// slide along the channel axis with `stride`, zero-padded by `padding` channels at both ends, and share
+    /// their weights over every pixel. The results are stacked filter-major, `[out · d, h, w]` with
+    /// `d = (c + 2·padding − kernel) / stride + 1` — pytorchcv's `ChannelwiseConv2d`, an `nn.Conv3d` with
+    /// one input channel and weights `[out, 1, kernel, 1, 1]`, no bias.
+    ChannelConv {
+        out: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    },
     /// Local response normalization across `size` neighbouring channels (AlexNet):
     /// `x / (k + alpha / size · Σ x²)^beta`, PyTorch's `nn.LocalResponseNorm`.
     LocalResponseNorm {
@@ -318,6 +329,7 @@ impl Op {
             Self::Dropout { .. } => "Dropout".to_owned(),
             Self::Softmax => "Softmax".to_owned(),
             Self::LocalResponseNorm { size, .. } => format!("LRN {size}"),
+            Self::ChannelConv { out, kernel, stride, .. } => format!("ChannelConv {kernel} /{stride} ×{out}"),
             Self::ChannelGather { channels } => format!("IndexSelect {channels}"),
             Self::DynamicShiftMax { groups, branches, .. } => format!("DyShiftMax g{groups} ×{branches}"),
         }

@@ -184,3 +184,23 @@ fn dynamic_shift_max_checks_its_coefficients() {
         Err(BuildError::NotDivisible { .. })
     ));
 }
+
+#[test]
+fn channel_wise_conv_keeps_the_channel_count_with_the_channelnet_settings() {
+    // pytorchcv ChannelwiseConv2d(groups = 2): Conv3d(1 → 2, kernel 8, stride 2, padding 3) over 512
+    // channels gives depth (512 + 6 − 8) / 2 + 1 = 256 per filter, 2 · 256 = 512 channels.
+    let (mut b, x) = builder_with_input(512, 7, 7);
+    let y = b.channel_conv("cw", x, 2, 8, 2, 3).expect("channel conv");
+    assert_eq!(b.shape(y), Shape::map(512, 7, 7));
+    let graph = {
+        let (mut b, x) = builder_with_input(512, 7, 7);
+        b.channel_conv("cw", x, 2, 8, 2, 3).expect("channel conv");
+        b.finish().expect("graph")
+    };
+    let cost = convscope_graph::GraphCost::of(&graph);
+    // Weights [2, 1, 8, 1, 1]; one 8-long dot product per output element.
+    assert_eq!(cost.total.params, 16);
+    assert_eq!(cost.total.macs, 512 * 7 * 7 * 8);
+    assert!(matches!(b.channel_conv("long", x, 2, 600, 1, 0), Err(BuildError::Invalid { .. })));
+    assert!(matches!(b.channel_conv("zero", x, 0, 8, 2, 3), Err(BuildError::ZeroSize { .. })));
+}
