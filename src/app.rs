@@ -114,6 +114,17 @@ impl ConvscopeApp {
                     Some(tab) => self.tab = tab,
                     None => problems.push(format!("no tab {value:?}")),
                 },
+                "phi" => match value.parse::<f64>() {
+                    Ok(phi) if (-2.0..=8.0).contains(&phi) && self.view.entry().is_some_and(|e| e.compound) => {
+                        let (width, depth, resolution) = convscope_zoo::compound_scaling(phi);
+                        self.view.phi = Some(phi);
+                        self.view.variant.width = width;
+                        self.view.variant.depth = Some(depth);
+                        self.view.variant.resolution = resolution;
+                        variant_changed = true;
+                    }
+                    _ => problems.push(format!("phi {value:?} ignored")),
+                },
                 "width" => match value.parse::<f64>() {
                     Ok(w) if (0.1..=4.0).contains(&w) && self.view.entry().is_some_and(|e| e.width) => {
                         self.view.variant.width = w;
@@ -177,6 +188,10 @@ impl ConvscopeApp {
     pub fn link(&self) -> String {
         let mut link = format!("model={}&tab={}", self.view.entry().map_or("", |e| e.id), self.tab.name());
         if let Some(entry) = self.view.entry() {
+            // φ first: a width or resolution after it overrides what φ set.
+            if let Some(phi) = self.view.phi {
+                link.push_str(&format!("&phi={phi}"));
+            }
             if self.view.variant.width != entry.default.width {
                 link.push_str(&format!("&width={}", self.view.variant.width));
             }

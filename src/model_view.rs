@@ -46,6 +46,8 @@ pub struct ModelView {
     /// Seconds since the last step while playing.
     pub since_step: f32,
     pub selected_node: Option<NodeId>,
+    /// EfficientNet compound coefficient φ the variant was scaled with (None: the released row).
+    pub phi: Option<f64>,
 }
 
 impl Default for ModelView {
@@ -64,6 +66,7 @@ impl Default for ModelView {
             speed: 8.0,
             since_step: 0.0,
             selected_node: None,
+            phi: None,
         };
         view.rebuild();
         view
@@ -80,6 +83,7 @@ impl ModelView {
         if let Some(entry) = self.entries.get(index) {
             self.selected = index;
             self.variant = entry.default;
+            self.phi = None;
             self.rebuild();
         }
     }

@@ -110,6 +110,20 @@ fn width_changes_rebuild_the_model() {
 }
 
 #[test]
+fn phi_scales_efficientnet_and_round_trips_through_links() {
+    let mut harness = app_on(Tab::Layers);
+    harness.state_mut().open_link("model=efficientnet_b0&tab=layers&phi=1");
+    harness.run();
+    // torchvision 0.29.2 EfficientNet(_efficientnet_conf("efficientnet_b0", width_mult=1.1, depth_mult=1.2))
+    // at 258²: 9,109,994 params (tools/reference_counts.py, crates/zoo/tests/reference).
+    harness.get_by_label_contains("Total: 9,109,994 params");
+    harness.get_by_label("φ");
+    let link = harness.state().link();
+    assert!(link.starts_with("model=efficientnet_b0&tab=layers&phi=1"), "{link}");
+    assert_eq!(harness.state().view.variant.resolution, 258);
+}
+
+#[test]
 fn impossible_variants_show_the_builder_error() {
     let mut harness = app_on(Tab::Layers);
     assert!(harness.state_mut().view.select_id("vgg16"));

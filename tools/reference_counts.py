@@ -4,7 +4,7 @@
 Not run in CI. Run in a throw-away venv outside the repository:
 
     python3 -m venv /tmp/torch-venv
-    /tmp/torch-venv/bin/pip install torch==2.15.0 torchvision==0.29.2 timm==1.0.31
+    /tmp/torch-venv/bin/pip install torch==2.15.0 torchvision==0.29.2 timm==1.0.31 pytorchcv==0.0.74
     /tmp/torch-venv/bin/python tools/reference_counts.py [zoo_id ...]
 
 For every model it writes crates/zoo/tests/reference/<zoo_id>.json:
@@ -27,6 +27,12 @@ from pathlib import Path
 import timm
 import torch
 import torchvision
+
+try:
+    import pytorchcv
+    from pytorchcv.model_provider import get_model as pytorchcv_model
+except ImportError:  # only SqueezeNext and ChannelNet need it
+    pytorchcv = None
 
 OUT = Path(__file__).resolve().parent.parent / "crates" / "zoo" / "tests" / "reference"
 TV = f"torchvision {torchvision.__version__.split('+')[0]} (torch {torch.__version__.split('+')[0]})"
@@ -105,6 +111,107 @@ def addernet_resnet18(resnet50_module):
     return resnet50_module.ResNet(BasicBlock, [2, 2, 2, 2])
 
 
+def sqnxt_official(name):
+    """pytorchcv's SqueezeNext with the official Caffe prototxt's choices (amirgholami/SqueezeNext @917399d):
+    bias-free convolutions and classifier, an unpadded stem at 227². Parameters and MACs of every other
+    module are pytorchcv's."""
+
+    def make():
+        model = pytorchcv_model(name, pretrained=False, in_size=(227, 227))
+        for module in model.modules():
+            if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
+                module.bias = None
+        model.features.init_block.conv.conv.padding = (0, 0)
+        return model
+
+    return make, f"pytorchcv {pytorchcv.__version__ if pytorchcv else '?'} {name} without biases, stem unpadded (official Caffe prototxt)"
+
+
+IGCV1 = ("hellozting/InterleavedGroupConvolutions network/resnet_igc_imgnet_d18.py @757550f transcribed to PyTorch, "
+         "channel plans of the released models/IGC-*_ImageNet/*-symbol.json")
+
+
+def igcv1(stem, widths, primary):
+    """The official MXNet `get_symbol` (get_conv / get_igc / get_fusion), module for module, MXNet's layer
+    names as module names. MXNet is not installable here; the symbol files fix stem, widths and L."""
+    nn = torch.nn
+
+    class Igc(nn.Module):  # get_igc: conv1 (L groups), reorder, conv2 (out / L groups), reorder, bn
+        def __init__(self, owner, p, cin, cout, stride, groups, relu):
+            super().__init__()
+            self.parts = [p + "_conv1", p + "_conv2", p + "_bn"]
+            owner.add_module(p + "_conv1", nn.Conv2d(cin, cout, 3, stride, 1, groups=groups, bias=False))
+            owner.add_module(p + "_conv2", nn.Conv2d(cout, cout, 1, 1, 0, groups=cout // groups, bias=False))
+            owner.add_module(p + "_bn", nn.BatchNorm2d(cout, eps=2e-5))
+            self.owner, self.groups, self.relu = [owner], groups, relu
+
+        def forward(self, x):
+            conv1, conv2, bn = (getattr(self.owner[0], n) for n in self.parts)
+            x = conv1(x)
+            n, c, h, w = x.shape
+            x = x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+            x = conv2(x)
+            m = c // self.groups
+            x = x.view(n, m, c // m, h, w).transpose(1, 2).reshape(n, c, h, w)
+            x = bn(x)
+            return torch.relu(x) if self.relu else x
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.g0_conv = nn.Conv2d(3, stem, 7, 2, 3, bias=False)
+            self.g0_bn = nn.BatchNorm2d(stem, eps=2e-5)
+            self.steps = []
+            cin = stem
+            for s, (cout, groups) in enumerate(zip(widths, primary)):
+                for blk in range(2):
+                    p = f"g{s + 1}_b{blk + 1}"
+                    stride = 2 if blk == 0 and s > 0 else 1
+                    proj = None
+                    if cin != cout or stride != 1:
+                        self.add_module(p + "_proj_conv", nn.Conv2d(cin, cout, 1, stride, 0, groups=groups, bias=False))
+                        self.add_module(p + "_proj_bn", nn.BatchNorm2d(cout, eps=2e-5))
+                        proj = p + "_proj"
+                    a = Igc(self, p + "_conv1", cin, cout, stride, groups, True)
+                    b = Igc(self, p + "_conv2", cout, cout, 1, groups, False)
+                    self.steps.append((proj, a, b))
+                    cin = cout
+            self.fc_score = nn.Linear(cin, 1000)
+
+        def forward(self, x):
+            x = torch.max_pool2d(torch.relu(self.g0_bn(self.g0_conv(x))), 3, 2, 1)
+            for proj, a, b in self.steps:
+                short = x if proj is None else getattr(self, proj + "_bn")(getattr(self, proj + "_conv")(x))
+                x = torch.relu(short + b(a(x)))
+            return self.fc_score(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+    return Net, IGCV1
+
+
+def channelnet_official():
+    """pytorchcv's ChannelNet class as HongyangGao/ChannelNets model.py chains the blocks: its
+    `channelnet()` concatenates block outputs in stages 1-3 ("cat"), the official code does not."""
+    from pytorchcv.models.channelnet import ChannelNet
+
+    channels = [[[32, 64]], [[128, 128]], [[256, 256]], [[512, 512], [512, 512]], [[1024, 1024]]]
+    dws = "channet_dws_conv_block"
+    blocks = [[["channet_conv3x3", dws]], [[dws, dws]], [[dws, dws]],
+              [[dws, "simple_group_block"], ["conv_group_block", "conv_group_block"]], [[dws, dws]]]
+    merges = [["seq"], ["seq"], ["seq"], ["add", "add"], ["seq"]]
+    return ChannelNet(channels, blocks, merges)
+
+
+def tv_efficientnet_scaled(width, depth):
+    """torchvision's EfficientNet built from B0's stage table at any (width, depth) — compound scaling."""
+    from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
+
+    def make():
+        setting, last = _efficientnet_conf("efficientnet_b0", width_mult=width, depth_mult=depth)
+        return EfficientNet(setting, 0.2, last_channel=last)
+
+    return make, TV + f" EfficientNet(_efficientnet_conf('efficientnet_b0', width_mult={width}, depth_mult={depth}))"
+
+
 def tm_mobilenet_v1(width):
     from timm.models.efficientnet import _gen_mobilenet_v1
 
@@ -143,6 +250,9 @@ MODELS = {
     "ghostnet_100": (*tm("ghostnet_100"), 224),
     "ghostnet_130": (*tm("ghostnet_130"), 224),
     # Width and resolution variants.
+    # Compound scaling φ = 1 and φ = 2 (Tan & Le 2019, Eq. 3): width 1.1^φ, depth 1.2^φ, 224 · 1.15^φ.
+    "efficientnet_b0@1.1@d1.2": (*tv_efficientnet_scaled(1.1, 1.2), 258),
+    "efficientnet_b0@1.21@d1.44": (*tv_efficientnet_scaled(1.21, 1.44), 296),
     "mobilenet_v1@0.75": (*tm_mobilenet_v1(0.75), 224),
     "mobilenet_v1@0.5": (*tm_mobilenet_v1(0.5), 160),
     "mobilenet_v1@0.25": (*tm_mobilenet_v1(0.25), 128),
@@ -151,6 +261,19 @@ MODELS = {
     "mobilenet_v3_large@0.75": (*tv("mobilenet_v3_large", width_mult=0.75), 224),
     "mobilenet_v3_small@0.5": (*tv("mobilenet_v3_small", width_mult=0.5), 160),
 }
+MODELS["igcv1_l4m32"] = (*igcv1(128, [128, 256, 512, 1024], [4] * 4), 224)
+MODELS["igcv1_l16m16"] = (*igcv1(256, [256, 512, 1024, 2048], [16] * 4), 224)
+MODELS["igcv1_l100m2"] = (*igcv1(100, [200, 400, 800, 1600], [100, 200, 400, 800]), 224)
+if pytorchcv:
+    MODELS["channelnet_v1"] = (
+        channelnet_official,
+        f"pytorchcv {pytorchcv.__version__} ChannelNet class, official model.py sequence (merge 'seq' in stages 1-3)",
+        224,
+    )
+    for depth in ("23", "23v5"):
+        for width, suffix in ((1.0, "w1"), (1.5, "w3d2"), (2.0, "w2")):
+            key = f"squeezenext_{depth}" + ("" if width == 1.0 else f"@{width}")
+            MODELS[key] = (*sqnxt_official(f"sqnxt{depth}_{suffix}"), 227)
 if OFFICIAL:
     for g in (3, 8):
         for size in ("0.5x", "1.0x", "1.5x", "2.0x"):
@@ -184,6 +307,9 @@ def count(model_id):
         if isinstance(module, torch.nn.Conv2d):
             k = module.kernel_size[0] * module.kernel_size[1]
             n = output.numel() // output.shape[0] * (module.in_channels // module.groups) * k
+        elif isinstance(module, torch.nn.Conv3d):  # ChannelNet's channel-wise convolution
+            k = module.kernel_size[0] * module.kernel_size[1] * module.kernel_size[2]
+            n = output.numel() // output.shape[0] * (module.in_channels // module.groups) * k
         elif type(module).__name__ == "adder2d":  # AdderNet: one |x − w| accumulation per MAC
             n = output.numel() // output.shape[0] * module.input_channel * module.kernel_size**2
         else:  # Linear
@@ -192,7 +318,7 @@ def count(model_id):
 
     names = {m: n for n, m in model.named_modules()}
     for module in names:
-        if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)) or type(module).__name__ == "adder2d":
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.Conv3d, torch.nn.Linear)) or type(module).__name__ == "adder2d":
             module.register_forward_hook(hook)
     with torch.no_grad():
         model(torch.zeros(1, 3, resolution, resolution))
@@ -207,12 +333,14 @@ def count(model_id):
             bn_params += own
         modules.append([name, type(module).__name__, own, macs.get(name, 0)])
     zoo_id, *variant = model_id.split("@")
-    width = next((float(v) for v in variant if not v.startswith("g")), None)
+    width = next((float(v) for v in variant if v[0].isdigit()), None)
     groups = next((int(v[1:]) for v in variant if v.startswith("g")), None)
+    depth = next((float(v[1:]) for v in variant if v.startswith("d")), None)
     return {
         "id": zoo_id,
         "width": width,
         "groups": groups,
+        **({"depth": depth} if depth is not None else {}),
         "source": source,
         "script": "tools/reference_counts.py",
         "resolution": resolution,

@@ -29,7 +29,7 @@ pub fn model_picker_ui(ui: &mut egui::Ui, view: &mut ModelView) {
 
     let Some(entry) = view.entry() else { return };
     let (has_width, default, group_choices, is_block) = (entry.width, entry.default, entry.groups, entry.block);
-    let (paper_expansion, paper_ghost) = (entry.expansion, entry.ghost);
+    let (paper_expansion, paper_ghost, compound) = (entry.expansion, entry.ghost, entry.compound);
     let mut changed = false;
     if is_block && let Some(channels) = &mut view.variant.channels {
         for (i, name) in ["in", "out"].into_iter().enumerate() {
@@ -60,6 +60,26 @@ pub fn model_picker_ui(ui: &mut egui::Ui, view: &mut ModelView) {
             .response
             .labelled_by(label.id)
             .on_hover_text("Groups of the grouped 1×1 convolutions");
+    }
+    if compound {
+        let label = ui.label("φ");
+        let mut phi = view.phi.unwrap_or(0.0);
+        if ui
+            .add(egui::DragValue::new(&mut phi).range(-2.0..=8.0).speed(0.05).fixed_decimals(2))
+            .labelled_by(label.id)
+            .on_hover_text(
+                "Compound scaling from B0 (Tan & Le 2019, Eq. 3): width 1.1^φ, depth 1.2^φ, input 224·1.15^φ; \
+                 each step about doubles the FLOPs. The released B1–B7 use hand-rounded values instead.",
+            )
+            .changed()
+        {
+            let (width, depth, resolution) = convscope_zoo::compound_scaling(phi);
+            view.phi = Some(phi);
+            view.variant.width = width;
+            view.variant.depth = Some(depth);
+            view.variant.resolution = resolution;
+            changed = true;
+        }
     }
     if has_width {
         let label = ui.label("width α");
@@ -115,6 +135,7 @@ pub fn model_picker_ui(ui: &mut egui::Ui, view: &mut ModelView) {
         .changed();
     if view.variant != default && ui.small_button("reset").on_hover_text("Back to the published variant").clicked() {
         view.variant = default;
+        view.phi = None;
         changed = true;
     }
     if changed {

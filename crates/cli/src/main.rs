@@ -44,6 +44,10 @@ enum Command {
         /// Ghost ratio s and cheap kernel d, e.g. `--ghost 3,5` (ghostnet_*, block_ghost_*).
         #[arg(long, value_delimiter = ',')]
         ghost: Option<Vec<usize>>,
+        /// EfficientNet compound coefficient φ (efficientnet_b*): width 1.1^φ, depth 1.2^φ and input
+        /// 224·1.15^φ from B0 (--resolution and --width still override).
+        #[arg(long, allow_negative_numbers = true)]
+        phi: Option<f64>,
         /// Compute every multiplying convolution with Mitchell's logarithmic multiplication.
         #[arg(long)]
         mitchell: bool,
@@ -124,7 +128,7 @@ fn run(cli: Cli) -> Result<()> {
                 )?;
             }
         }
-        Command::Table { id, width, groups, channels, expansion, ghost, mitchell, resolution, format, flops } => {
+        Command::Table { id, width, groups, channels, expansion, ghost, phi, mitchell, resolution, format, flops } => {
             let entry = convscope_zoo::find(&id)
                 .with_context(|| format!("no model named {id:?} in the zoo (`convscope list` shows them)"))?;
             if width.is_some() && !entry.width {
@@ -164,9 +168,18 @@ fn run(cli: Cli) -> Result<()> {
             if resolution == Some(0) {
                 bail!("--resolution must be positive");
             }
+            let scaled = match phi {
+                None => None,
+                Some(_) if !entry.compound => bail!("{id} has no compound scaling; --phi applies to efficientnet_b*"),
+                Some(p) if !(p.is_finite() && (-4.0..=10.0).contains(&p)) => {
+                    bail!("--phi must be a number in [-4, 10], got {p}")
+                }
+                Some(p) => Some(convscope_zoo::compound_scaling(p)),
+            };
             let variant = Variant {
-                width: width.unwrap_or(entry.default.width),
-                resolution: resolution.unwrap_or(entry.default.resolution),
+                width: width.or(scaled.map(|s| s.0)).unwrap_or(entry.default.width),
+                depth: scaled.map(|s| s.1),
+                resolution: resolution.or(scaled.map(|s| s.2)).unwrap_or(entry.default.resolution),
                 groups: groups.or(entry.default.groups),
                 mitchell,
                 channels: channels.or(entry.default.channels),

@@ -56,6 +56,18 @@ fn width_and_resolution_change_the_network() {
 }
 
 #[test]
+fn phi_scales_efficientnet_by_the_compound_rule() {
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&convscope(&["table", "efficientnet_b0", "--phi", "1", "--format", "json"])))
+            .expect("valid JSON");
+    // torchvision 0.29.2 EfficientNet(_efficientnet_conf("efficientnet_b0", width_mult=1.1, depth_mult=1.2))
+    // at 258² (224 · 1.15): 9,109,994 params, 992,629,472 MACs (tools/reference_counts.py).
+    assert_eq!(json["totals"]["params"], 9_109_994);
+    assert_eq!(json["totals"]["macs"], 992_629_472);
+    assert_eq!(json["layers"][0]["input_shapes"][0], "[3×258×258]");
+}
+
+#[test]
 fn groups_pick_a_shufflenet_v1_variant() {
     let json: serde_json::Value = serde_json::from_str(&stdout(&convscope(&[
         "table",
@@ -179,6 +191,8 @@ fn bad_input_exits_non_zero_with_one_line() {
         (vec!["table"], "the following required arguments were not provided: <ID>"),
         (vec!["table", "mobilenet_v2", "--width", "-1"], "--width must be a number"),
         (vec!["table", "mobilenet_v2", "--resolution", "0"], "--resolution must be positive"),
+        (vec!["table", "mobilenet_v2", "--phi", "1"], "has no compound scaling"),
+        (vec!["table", "efficientnet_b0", "--phi", "nan"], "--phi must be a number in [-4, 10]"),
         (
             vec!["table", "squeezenet1_0", "--resolution", "8"],
             "kernel 3×3 (dilated) is larger than the padded input 1×1",

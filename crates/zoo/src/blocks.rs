@@ -29,14 +29,38 @@ const EXPANDING: [(&str, usize); 5] = [
 ];
 
 /// `(id, title, what it is, builder)`.
-const BLOCKS: [(&str, &str, &str, Builder); 12] = [
+const BLOCKS: [(&str, &str, &str, Builder); 16] = [
     ("block_conv3x3", "Plain 3×3 conv", "vanilla 3×3 convolution + BN + ReLU: the baseline", conv3x3),
     ("block_fire", "Fire (SqueezeNet)", "1×1 squeeze to out/8, then 1×1 and 3×3 expands of out/2 each", fire),
+    (
+        "block_sqnxt",
+        "SqNxt block (SqueezeNext)",
+        "1×1 to in/2, 1×1 to in/4, 3×1 and 1×3 back to in/2, 1×1 out, residual",
+        sqnxt,
+    ),
     (
         "block_depthwise_separable",
         "Depthwise separable (MobileNet)",
         "3×3 depthwise + 1×1 pointwise",
         depthwise_separable,
+    ),
+    (
+        "block_igc",
+        "IGC block (IGCV1, L = 4)",
+        "two interleaved group convs: 3×3 with 4 primary groups, shuffle, 1×1 with out/4 secondary groups, shuffle back; residual",
+        igc,
+    ),
+    (
+        "block_igcv2",
+        "IGCV2 block (L = 3)",
+        "3×3 depthwise, then two interleaved group 1×1 convs with K2·K3 = C channels per branch (in = out)",
+        igcv2,
+    ),
+    (
+        "block_channel_wise",
+        "Group channel-wise module (ChannelNet)",
+        "channel-wise conv (2 filters of length 8 along the channels), then 2 depthwise separable blocks with 2-group 1×1 convs (in = out)",
+        channel_wise,
     ),
     (
         "block_inverted_residual",
@@ -123,6 +147,36 @@ fn conv3x3(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, _: &Variant)
 
 fn fire(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, _: &Variant) -> Result<NodeId> {
     crate::squeezenet::fire(b, "block", x, inp, (out / 8).max(1), out / 2, out - out / 2)
+}
+
+fn sqnxt(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, _: &Variant) -> Result<NodeId> {
+    crate::squeezenext::sqnxt_block(b, "block", x, inp, out, 1, true)
+}
+
+fn igc(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, _: &Variant) -> Result<NodeId> {
+    crate::igcv1::fusion(b, "block", x, inp, out, 1, 4)
+}
+
+/// Blocks that keep their channel count refuse a different `out` with a clear message.
+fn same_channels(inp: usize, out: usize, what: &str) -> Result<()> {
+    if inp == out {
+        Ok(())
+    } else {
+        Err(convscope_graph::BuildError::Invalid {
+            node: "block".to_owned(),
+            message: format!("{what} keeps its channel count: choose in = out (got {inp} → {out})"),
+        })
+    }
+}
+
+fn igcv2(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, _: &Variant) -> Result<NodeId> {
+    same_channels(inp, out, "an IGCV2 block")?;
+    crate::igcv2::block(b, "block", x, inp)
+}
+
+fn channel_wise(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, _: &Variant) -> Result<NodeId> {
+    same_channels(inp, out, "a group channel-wise module")?;
+    crate::channelnet::channel_wise_module(b, "block", x, inp)
 }
 
 fn depthwise_separable(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, _: &Variant) -> Result<NodeId> {

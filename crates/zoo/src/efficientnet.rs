@@ -67,6 +67,7 @@ pub fn models() -> Vec<ModelEntry> {
             default: imagenet(width, resolution),
             width: true,
             expansion: Some(6),
+            compound: true,
             input: InputSpec::imagenet(resolution, resolution * 8 / 7),
             published: Some(Published {
                 resolution,
@@ -83,9 +84,29 @@ pub fn models() -> Vec<ModelEntry> {
         .collect()
 }
 
-/// `variant.width` is the model's total width coefficient (B4: 1.4); depth comes from the row.
+/// The compound-scaling constants of Tan & Le 2019, Eq. 3 (found by grid search at φ = 1 under
+/// α · β² · γ² ≈ 2): depth α, width β, resolution γ.
+pub const ALPHA: f64 = 1.2;
+pub const BETA: f64 = 1.1;
+pub const GAMMA: f64 = 1.15;
+
+/// EfficientNet compound scaling from B0: `(width β^φ, depth α^φ, resolution round(224 · γ^φ))`.
+/// The released B1–B7 round these by hand (the table above); φ gives the unrounded family, whose MACs
+/// grow by about (α · β² · γ²)^φ ≈ 2^φ.
+pub fn compound_scaling(phi: f64) -> (f64, f64, usize) {
+    (BETA.powf(phi), ALPHA.powf(phi), (224.0 * GAMMA.powf(phi)).round() as usize)
+}
+
+/// `variant.width` is the model's total width coefficient (B4: 1.4); depth is `variant.depth` or the row's.
 fn build(variant: &Variant, row: &Row) -> Result<Graph> {
-    let &(id, _, depth, _, dropout, ..) = row;
+    let &(id, _, row_depth, _, dropout, ..) = row;
+    let depth = variant.depth.unwrap_or(row_depth);
+    if !(depth.is_finite() && depth > 0.0 && depth <= 16.0) {
+        return Err(convscope_graph::BuildError::Invalid {
+            node: id.to_owned(),
+            message: format!("depth coefficient {depth} outside (0, 16]"),
+        });
+    }
     let width = variant.width;
     let adjust = |c: usize| make_divisible(c as f64 * width, 8);
     let mut b = GraphBuilder::new(format!("{id} (width {width}, depth {depth})"));
@@ -159,4 +180,36 @@ pub(crate) fn mbconv(
         y = tv_conv_bn_act(b, &format!("{p}.block.{}", layer + 2), y, Conv2d::new(expanded, out, 1, 1), None)?;
         if stride == 1 && input == out { b.add(&format!("{p}.add"), x, y) } else { Ok(y) }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use convscope_graph::GraphCost;
+
+    use super::*;
+
+    #[test]
+    fn phi_zero_is_b0() {
+        assert_eq!(compound_scaling(0.0), (1.0, 1.0, 224));
+        let b0 = build(&imagenet(1.0, 224), &VARIANTS[0]).expect("b0");
+        let scaled = build(&Variant { depth: Some(1.0), ..imagenet(1.0, 224) }, &VARIANTS[0]).expect("φ = 0");
+        assert_eq!(GraphCost::of(&b0).total, GraphCost::of(&scaled).total);
+    }
+
+    #[test]
+    fn compound_scaling_follows_equation_3() {
+        // Tan & Le 2019, Eq. 3: depth α^φ, width β^φ, resolution γ^φ with α · β² · γ² ≈ 2 (FLOPs ≈ 2^φ).
+        assert!((ALPHA * BETA * BETA * GAMMA * GAMMA / 2.0 - 1.0).abs() < 0.05);
+        let (width, depth, resolution) = compound_scaling(2.0);
+        assert!((width - 1.21).abs() < 1e-12 && (depth - 1.44).abs() < 1e-12);
+        assert_eq!(resolution, 296); // 224 · 1.15² = 296.24
+        // The scaled networks themselves are checked layer by layer against torchvision in
+        // tests/reference/efficientnet_b0@<width>@d<depth>.json.
+    }
+
+    #[test]
+    fn a_bad_depth_is_refused() {
+        let variant = Variant { depth: Some(0.0), ..imagenet(1.0, 224) };
+        assert!(build(&variant, &VARIANTS[0]).is_err());
+    }
 }

@@ -7,6 +7,7 @@
 
 mod alexnet;
 mod blocks;
+mod channelnet;
 mod common;
 mod condensenet;
 mod efficientnet;
@@ -15,6 +16,8 @@ mod efficientnet_v2;
 mod g_ghostnet;
 mod ghostnet;
 mod googlenet;
+mod igcv1;
+mod igcv2;
 mod inception_v3;
 mod micronet;
 mod mobilenet_v1;
@@ -25,10 +28,12 @@ mod resnet;
 mod shufflenet_v1;
 mod shufflenet_v2;
 mod squeezenet;
+mod squeezenext;
 mod vgg;
 mod xception;
 
 pub use common::make_divisible;
+pub use efficientnet::compound_scaling;
 pub use registry::{InputSpec, ModelEntry, Published, Variant, find, registry};
 
 /// Build model `id` with `variant`, or say why not.

@@ -21,6 +21,9 @@ pub struct Variant {
     pub expansion: Option<usize>,
     /// Ghost module ratio s and cheap-operation kernel d, for models with [`ModelEntry::ghost`] (None: 2, 3).
     pub ghost: Option<[usize; 2]>,
+    /// EfficientNet depth coefficient d (stage repeats × d, rounded up), for models with
+    /// [`ModelEntry::compound`] (None: the released model's). See [`crate::compound_scaling`].
+    pub depth: Option<f64>,
 }
 
 impl Default for Variant {
@@ -82,6 +85,8 @@ pub struct ModelEntry {
     pub expansion: Option<usize>,
     /// The paper's Ghost ratio s and cheap kernel d, where [`Variant::ghost`] can change them.
     pub ghost: Option<[usize; 2]>,
+    /// Whether EfficientNet compound scaling applies: φ sets width, [`Variant::depth`] and resolution.
+    pub compound: bool,
     pub input: InputSpec,
     pub published: Option<Published>,
     /// Builds the graph; `row` tells table-driven families which row of their table this entry is.
@@ -103,6 +108,7 @@ pub(crate) const NETWORK: ModelEntry = ModelEntry {
     block: false,
     expansion: None,
     ghost: None,
+    compound: false,
     input: InputSpec::imagenet(224, 256),
     published: None,
     builder: unset_builder,
@@ -138,11 +144,14 @@ impl std::fmt::Debug for ModelEntry {
 pub fn registry() -> Vec<ModelEntry> {
     let mut models = Vec::new();
     models.extend(crate::squeezenet::models());
+    models.extend(crate::squeezenext::models());
     models.extend(crate::mobilenet_v1::models());
     models.extend(crate::mobilenet_v2::models());
     models.extend(crate::mobilenet_v3::models());
     models.extend(crate::shufflenet_v1::models());
     models.extend(crate::shufflenet_v2::models());
+    models.extend(crate::igcv1::models());
+    models.extend(crate::channelnet::models());
     models.extend(crate::efficientnet::models());
     models.extend(crate::efficientnet_lite::models());
     models.extend(crate::efficientnet_v2::models());
@@ -183,5 +192,6 @@ pub(crate) const fn imagenet(width: f64, resolution: usize) -> Variant {
         channels: None,
         expansion: None,
         ghost: None,
+        depth: None,
     }
 }

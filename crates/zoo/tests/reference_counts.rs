@@ -22,6 +22,9 @@ struct Reference {
     /// The groups, where the file is a grouped variant (`<id>@g<groups>.json`); else the default.
     #[serde(default)]
     groups: Option<usize>,
+    /// The EfficientNet depth coefficient, where the file is a compound-scaled variant (`@d<depth>`).
+    #[serde(default)]
+    depth: Option<f64>,
     source: String,
     resolution: usize,
     params: u64,
@@ -64,6 +67,7 @@ fn every_model_has_a_reference_at_its_default_variant() {
             r.id == entry.id
                 && r.width.is_none_or(|w| w == entry.default.width)
                 && (r.groups.is_none() || r.groups == entry.default.groups)
+                && r.depth.is_none()
         });
         assert!(
             has || NO_REFERENCE.iter().any(|(id, _)| *id == entry.id),
@@ -83,7 +87,8 @@ fn every_reference_is_matched_layer_by_layer() {
             convscope_zoo::find(&reference.id).unwrap_or_else(|| panic!("{file}: no zoo model {}", reference.id));
         let width = reference.width.unwrap_or(entry.default.width);
         let groups = reference.groups.or(entry.default.groups);
-        let variant = Variant { resolution: reference.resolution, width, groups, ..entry.default };
+        let variant =
+            Variant { resolution: reference.resolution, width, groups, depth: reference.depth, ..entry.default };
         let graph = entry.build(&variant).unwrap_or_else(|err| panic!("{file}: {err}"));
         let cost = GraphCost::of(&graph);
 
@@ -93,7 +98,9 @@ fn every_reference_is_matched_layer_by_layer() {
             .nodes
             .iter()
             .zip(&cost.per_node)
-            .filter(|(node, _)| matches!(node.op, Op::Conv2d(_) | Op::Linear { .. } | Op::BatchNorm { .. }))
+            .filter(|(node, _)| {
+                matches!(node.op, Op::Conv2d(_) | Op::ChannelConv { .. } | Op::Linear { .. } | Op::BatchNorm { .. })
+            })
             .map(|(node, c)| (node.name.clone(), (c.params, c.macs)))
             .collect();
         let theirs: BTreeMap<String, (u64, u64)> =
