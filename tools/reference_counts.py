@@ -122,9 +122,19 @@ def sqnxt_official(name):
             if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
                 module.bias = None
         model.features.init_block.conv.conv.padding = (0, 0)
+        # The prototxt alternates the separable pair: 3×1 then 1×3 in the 1st, 3rd, … block (pytorchcv
+        # always puts 1×3 first). Same counts; the weights' shapes follow the official order.
+        units = [u for n, u in model.named_modules() if type(u).__name__ == "SqnxtUnit"]
+        for index, unit in enumerate(units):
+            if index % 2 == 0:
+                for conv, (kernel, pad) in ((unit.conv3.conv, ((3, 1), (1, 0))), (unit.conv4.conv, ((1, 3), (0, 1)))):
+                    replacement = torch.nn.Conv2d(conv.in_channels, conv.out_channels, kernel, 1, pad, bias=False)
+                    parent = unit.conv3 if conv is unit.conv3.conv else unit.conv4
+                    parent.conv = replacement
         return model
 
-    return make, f"pytorchcv {pytorchcv.__version__ if pytorchcv else '?'} {name} without biases, stem unpadded (official Caffe prototxt)"
+    return make, (f"pytorchcv {pytorchcv.__version__ if pytorchcv else '?'} {name} without biases, stem unpadded, "
+                  "separable pair alternating (official Caffe prototxt)")
 
 
 IGCV1 = ("hellozting/InterleavedGroupConvolutions network/resnet_igc_imgnet_d18.py @757550f transcribed to PyTorch, "

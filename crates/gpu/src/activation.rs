@@ -23,15 +23,7 @@ pub fn entry_point(activation: Activation) -> &'static str {
 
 /// The CPU definition the kernels must match (torch.nn.ReLU, ReLU6, Hardsigmoid, Hardswish, Sigmoid, SiLU).
 pub fn reference(activation: Activation, x: f32) -> f32 {
-    let hard_sigmoid = |x: f32| (x + 3.0).clamp(0.0, 6.0) / 6.0;
-    match activation {
-        Activation::Relu => x.max(0.0),
-        Activation::Relu6 => x.clamp(0.0, 6.0),
-        Activation::HardSigmoid => hard_sigmoid(x),
-        Activation::HardSwish => x * hard_sigmoid(x),
-        Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
-        Activation::Silu => x / (1.0 + (-x).exp()),
-    }
+    activation.apply(x)
 }
 
 /// Compiled pipelines for every [`Activation`], sharing one bind group layout.

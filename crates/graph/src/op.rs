@@ -151,6 +151,19 @@ impl Activation {
         }
     }
 
+    /// The activation of `x`, with PyTorch's definitions (`nn.Hardsigmoid` is relu6(x + 3) / 6).
+    pub fn apply(self, x: f32) -> f32 {
+        let hard_sigmoid = |x: f32| (x + 3.0).clamp(0.0, 6.0) / 6.0;
+        match self {
+            Self::Relu => x.max(0.0),
+            Self::Relu6 => x.clamp(0.0, 6.0),
+            Self::HardSigmoid => hard_sigmoid(x),
+            Self::HardSwish => x * hard_sigmoid(x),
+            Self::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Self::Silu => x / (1.0 + (-x).exp()),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Relu => "ReLU",

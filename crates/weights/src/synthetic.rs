@@ -33,6 +33,12 @@ fn unit(z: u64) -> f64 {
     2.0 * ((z >> 11) as f64) * (1.0 / (1u64 << 53) as f64) - 1.0
 }
 
+/// `numel` values uniform in [−1, 1) for `key` (the parity fixtures' input image is `unit(seed, "input", …)`).
+pub fn unit_values(seed: u64, key: &str, numel: usize) -> Vec<f32> {
+    let base = fnv1a64(key.as_bytes()) ^ seed;
+    (0..numel).map(|i| unit(draw(base, i)) as f32).collect()
+}
+
 /// The tensor `key` of `role` and `shape` under `seed`.
 pub fn tensor(seed: u64, key: &str, shape: &[usize], role: Role) -> TensorData {
     let base = fnv1a64(key.as_bytes()) ^ seed;

@@ -212,7 +212,7 @@ fn shufflenet_v2_unit(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, _
 }
 
 fn mbconv(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, v: &Variant) -> Result<NodeId> {
-    crate::efficientnet::mbconv(b, "block", x, inp, out, v.expansion.unwrap_or(6), 3, 1)
+    crate::efficientnet::mbconv(b, "block", x, inp, out, v.expansion.unwrap_or(6), 3, 1, 1e-5)
 }
 
 fn fused_mbconv(b: &mut GraphBuilder, x: NodeId, inp: usize, out: usize, v: &Variant) -> Result<NodeId> {

@@ -24,6 +24,23 @@ pub fn tv_conv_bn_act(
     b.conv_bn_act([&format!("{prefix}.0"), &format!("{prefix}.1"), &format!("{prefix}.2")], x, conv, activation)
 }
 
+/// [`tv_conv_bn_act`] with BN eps `eps` (torchvision's MobileNetV3 and EfficientNetV2 use 1e-3).
+pub fn tv_conv_bn_act_eps(
+    b: &mut GraphBuilder,
+    prefix: &str,
+    x: NodeId,
+    conv: Conv2d,
+    activation: Option<Activation>,
+    eps: f32,
+) -> Result<NodeId> {
+    let y = b.conv(&format!("{prefix}.0"), x, conv)?;
+    let y = b.bn_eps(&format!("{prefix}.1"), y, eps)?;
+    match activation {
+        Some(act) => b.act(&format!("{prefix}.2"), y, act),
+        None => Ok(y),
+    }
+}
+
 /// torchvision's `BasicConv2d` (GoogLeNet, Inception V3): conv without bias, BN with eps 0.001, ReLU;
 /// named `prefix.conv`, `prefix.bn`, `prefix.relu`.
 pub fn basic_conv(b: &mut GraphBuilder, prefix: &str, x: NodeId, conv: Conv2d) -> Result<NodeId> {

@@ -15,7 +15,7 @@
 
 use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, NodeId, Shape};
 
-use crate::common::{Result, make_divisible, squeeze_excite, tv_conv_bn_act};
+use crate::common::{Result, make_divisible, squeeze_excite, tv_conv_bn_act, tv_conv_bn_act_eps};
 use crate::registry::{InputSpec, ModelEntry, NETWORK, Published, Variant, imagenet};
 
 /// MBConv stages of B0 — the paper's Table 1: `(expansion, kernel, stride, input, output, repeats)`.
@@ -125,7 +125,7 @@ fn build(variant: &Variant, row: &Row) -> Result<Graph> {
             for i in 0..repeats {
                 let stride = if i == 0 { stride } else { 1 };
                 let expand = if expand == 1 { 1 } else { variant.expansion.unwrap_or(expand) };
-                x = mbconv(b, &format!("{stage}.{i}"), x, channels, out, expand, kernel, stride)?;
+                x = mbconv(b, &format!("{stage}.{i}"), x, channels, out, expand, kernel, stride, 1e-5)?;
                 channels = out;
             }
             Ok(x)
@@ -156,28 +156,37 @@ pub(crate) fn mbconv(
     expand: usize,
     kernel: usize,
     stride: usize,
+    bn_eps: f32,
 ) -> Result<NodeId> {
     let expanded = make_divisible((input * expand) as f64, 8);
     b.block("MBConv", p, |b| {
         let mut y = x;
         let mut layer = 0;
         if expanded != input {
-            y = tv_conv_bn_act(
+            y = tv_conv_bn_act_eps(
                 b,
                 &format!("{p}.block.0"),
                 y,
                 Conv2d::new(input, expanded, 1, 1),
                 Some(Activation::Silu),
+                bn_eps,
             )?;
             layer += 1;
         }
         let dw = Conv2d::new(expanded, expanded, kernel, stride).depthwise();
-        y = tv_conv_bn_act(b, &format!("{p}.block.{layer}"), y, dw, Some(Activation::Silu))?;
+        y = tv_conv_bn_act_eps(b, &format!("{p}.block.{layer}"), y, dw, Some(Activation::Silu), bn_eps)?;
         let se = format!("{p}.block.{}", layer + 1);
         let names = [format!("{se}.fc1"), format!("{se}.fc2")];
         let squeeze = (input / 4).max(1);
         y = squeeze_excite(b, &se, [&names[0], &names[1]], y, squeeze, Activation::Silu, Activation::Sigmoid)?;
-        y = tv_conv_bn_act(b, &format!("{p}.block.{}", layer + 2), y, Conv2d::new(expanded, out, 1, 1), None)?;
+        y = tv_conv_bn_act_eps(
+            b,
+            &format!("{p}.block.{}", layer + 2),
+            y,
+            Conv2d::new(expanded, out, 1, 1),
+            None,
+            bn_eps,
+        )?;
         if stride == 1 && input == out { b.add(&format!("{p}.add"), x, y) } else { Ok(y) }
     })
 }

@@ -8,7 +8,10 @@
 
 use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, NodeId, Shape};
 
-use crate::common::{Result, tv_conv_bn_act};
+use crate::common::{Result, tv_conv_bn_act_eps};
+
+/// torchvision builds these models with `partial(nn.BatchNorm2d, eps=0.001)`.
+const BN_EPS: f32 = 1e-3;
 use crate::registry::{InputSpec, ModelEntry, NETWORK, Published, Variant, imagenet};
 
 /// `(fused, expansion, kernel, stride, input, output, repeats)` — the paper's Table 4.
@@ -62,7 +65,7 @@ fn build(variant: &Variant) -> Result<Graph> {
                 x = if fused {
                     fused_mbconv(b, &p, x, channels, out, expand, kernel, s)?
                 } else {
-                    crate::efficientnet::mbconv(b, &p, x, channels, out, expand, kernel, s)?
+                    crate::efficientnet::mbconv(b, &p, x, channels, out, expand, kernel, s, BN_EPS)?
                 };
                 channels = out;
             }
@@ -71,7 +74,14 @@ fn build(variant: &Variant) -> Result<Graph> {
     }
     let index = STAGES.len() + 1;
     let x = b.block("head", format!("features.{index}"), |b| {
-        tv_conv_bn_act(b, &format!("features.{index}"), x, Conv2d::new(channels, 1280, 1, 1), Some(Activation::Silu))
+        tv_conv_bn_act_eps(
+            b,
+            &format!("features.{index}"),
+            x,
+            Conv2d::new(channels, 1280, 1, 1),
+            Some(Activation::Silu),
+            BN_EPS,
+        )
     })?;
     b.block("classifier", "classifier", |b| {
         let x = crate::common::pool_flatten(b, x, "avgpool")?;
@@ -97,22 +107,24 @@ pub(crate) fn fused_mbconv(
     let expanded = crate::common::make_divisible((input * expand) as f64, 8);
     b.block("FusedMBConv", p, |b| {
         let y = if expanded == input {
-            tv_conv_bn_act(
+            tv_conv_bn_act_eps(
                 b,
                 &format!("{p}.block.0"),
                 x,
                 Conv2d::new(input, out, kernel, stride),
                 Some(Activation::Silu),
+                BN_EPS,
             )?
         } else {
-            let y = tv_conv_bn_act(
+            let y = tv_conv_bn_act_eps(
                 b,
                 &format!("{p}.block.0"),
                 x,
                 Conv2d::new(input, expanded, kernel, stride),
                 Some(Activation::Silu),
+                BN_EPS,
             )?;
-            tv_conv_bn_act(b, &format!("{p}.block.1"), y, Conv2d::new(expanded, out, 1, 1), None)?
+            tv_conv_bn_act_eps(b, &format!("{p}.block.1"), y, Conv2d::new(expanded, out, 1, 1), None, BN_EPS)?
         };
         if stride == 1 && input == out { b.add(&format!("{p}.add"), x, y) } else { Ok(y) }
     })

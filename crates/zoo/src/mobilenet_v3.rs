@@ -8,7 +8,10 @@
 
 use convscope_graph::{Activation, Conv2d, Graph, GraphBuilder, NodeId, Shape};
 
-use crate::common::{Result, make_divisible, squeeze_excite, tv_conv_bn_act};
+use crate::common::{Result, make_divisible, squeeze_excite, tv_conv_bn_act_eps};
+
+/// torchvision builds these models with `partial(nn.BatchNorm2d, eps=0.001)`.
+const BN_EPS: f32 = 1e-3;
 use crate::registry::{ModelEntry, NETWORK, Published, Variant};
 
 use Activation::{HardSwish as HS, Relu as RE};
@@ -106,8 +109,9 @@ fn build(variant: &Variant, name: &str, rows: &[Bneck], last: usize) -> Result<G
     let mut b = GraphBuilder::new(format!("{name} ×{}", variant.width));
     let x = b.input(Shape::map(3, variant.resolution, variant.resolution))?;
     let stem = adjust(rows.first().map_or(16, |r| r.input));
-    let mut x =
-        b.block("stem", "features.0", |b| tv_conv_bn_act(b, "features.0", x, Conv2d::new(3, stem, 3, 2), Some(HS)))?;
+    let mut x = b.block("stem", "features.0", |b| {
+        tv_conv_bn_act_eps(b, "features.0", x, Conv2d::new(3, stem, 3, 2), Some(HS), BN_EPS)
+    })?;
     for (i, row) in rows.iter().enumerate() {
         let prefix = format!("features.{}", i + 1);
         x = bottleneck(&mut b, &prefix, x, row, &adjust)?;
@@ -116,7 +120,7 @@ fn build(variant: &Variant, name: &str, rows: &[Bneck], last: usize) -> Result<G
     let last_in = adjust(rows.last().map_or(16, |r| r.out));
     let last_conv = 6 * last_in;
     let x = b.block("head", format!("features.{index}"), |b| {
-        tv_conv_bn_act(b, &format!("features.{index}"), x, Conv2d::new(last_in, last_conv, 1, 1), Some(HS))
+        tv_conv_bn_act_eps(b, &format!("features.{index}"), x, Conv2d::new(last_in, last_conv, 1, 1), Some(HS), BN_EPS)
     })?;
     let hidden = adjust(last);
     b.block("classifier", "classifier", |b| {
@@ -144,12 +148,12 @@ pub(crate) fn bottleneck(
         let mut layer = 0;
         if expanded != input {
             let p = format!("{prefix}.block.{layer}");
-            y = tv_conv_bn_act(b, &p, y, Conv2d::new(input, expanded, 1, 1), Some(row.act))?;
+            y = tv_conv_bn_act_eps(b, &p, y, Conv2d::new(input, expanded, 1, 1), Some(row.act), BN_EPS)?;
             layer += 1;
         }
         let p = format!("{prefix}.block.{layer}");
         let dw = Conv2d::new(expanded, expanded, row.kernel, row.stride).depthwise();
-        y = tv_conv_bn_act(b, &p, y, dw, Some(row.act))?;
+        y = tv_conv_bn_act_eps(b, &p, y, dw, Some(row.act), BN_EPS)?;
         layer += 1;
         if row.se {
             let p = format!("{prefix}.block.{layer}");
@@ -159,7 +163,7 @@ pub(crate) fn bottleneck(
             layer += 1;
         }
         let p = format!("{prefix}.block.{layer}");
-        y = tv_conv_bn_act(b, &p, y, Conv2d::new(expanded, out, 1, 1), None)?;
+        y = tv_conv_bn_act_eps(b, &p, y, Conv2d::new(expanded, out, 1, 1), None, BN_EPS)?;
         if row.stride == 1 && input == out { b.add(&format!("{prefix}.add"), x, y) } else { Ok(y) }
     })
 }

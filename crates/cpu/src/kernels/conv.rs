@@ -1,0 +1,254 @@
+//! Convolutions in CHW layout: pointwise (one GEMM), dense k×k (im2col + GEMM), depthwise and grouped
+//! (a direct kernel: for every tap, a shifted row of the input is added to a row of the output), and the
+//! two non-multiplying arithmetics, AdderNet (−Σ|x − w|) and Mitchell's logarithmic product.
+//!
+//! Shapes and weight lengths are validated when the plan is made (`Plan::new`); the loops index
+//! within those validated bounds.
+
+#![allow(clippy::indexing_slicing)]
+
+use convscope_graph::{Activation, Arithmetic, Conv2d, Shape};
+
+use super::gemm::sgemm;
+use crate::EngineError;
+
+/// How a convolution is computed, chosen once at plan time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// 1×1, stride 1, no padding, one group: the input planes are already the GEMM's right operand.
+    Pointwise,
+    /// Dense k×k: im2col then one GEMM.
+    Im2col,
+    /// Depthwise or grouped: direct shifted-row accumulation, no GEMM per group.
+    Direct,
+    /// AdderNet: im2col, then −Σ|x − w| per output.
+    Adder,
+    /// Mitchell: im2col, then Σ mitchell(w, x).
+    Mitchell,
+}
+
+/// A convolution ready to run: weights in PyTorch layout `[out, in / groups, kh, kw]`, a bias (the
+/// conv's own or a folded BN's) and an activation fused into the epilogue.
+#[derive(Clone, Debug)]
+pub struct ConvStep {
+    pub conv: Conv2d,
+    pub input: Shape,
+    pub output: Shape,
+    pub weight: Vec<f32>,
+    pub bias: Option<Vec<f32>>,
+    pub activation: Option<Activation>,
+    pub method: Method,
+}
+
+impl ConvStep {
+    pub fn method_for(conv: &Conv2d) -> Method {
+        match conv.arithmetic {
+            Arithmetic::Adder => Method::Adder,
+            Arithmetic::Mitchell => Method::Mitchell,
+            Arithmetic::Multiply if conv.groups > 1 => Method::Direct,
+            Arithmetic::Multiply
+                if conv.kernel == [1, 1]
+                    && conv.stride == [1, 1]
+                    && conv.padding == convscope_graph::Padding::default() =>
+            {
+                Method::Pointwise
+            }
+            Arithmetic::Multiply => Method::Im2col,
+        }
+    }
+
+    /// Run on one CHW input into `out` (length `output.numel()`); `scratch` is reused between calls.
+    pub fn run(&self, x: &[f32], out: &mut [f32], scratch: &mut Vec<f32>) -> Result<(), EngineError> {
+        let c = &self.conv;
+        let (hw_out, k) = (self.output.h * self.output.w, c.in_channels / c.groups * c.kernel[0] * c.kernel[1]);
+        match self.method {
+            Method::Pointwise => sgemm(c.out_channels, c.in_channels, hw_out, &self.weight, x, out, false)?,
+            Method::Im2col => {
+                im2col(x, self.input, c, 0..c.in_channels, scratch);
+                sgemm(c.out_channels, k, hw_out, &self.weight, scratch, out, false)?;
+            }
+            Method::Direct => self.direct(x, out),
+            Method::Adder | Method::Mitchell => {
+                let per_group_out = c.out_channels / c.groups;
+                let per_group_in = c.in_channels / c.groups;
+                for g in 0..c.groups {
+                    im2col(x, self.input, c, g * per_group_in..(g + 1) * per_group_in, scratch);
+                    for oc in g * per_group_out..(g + 1) * per_group_out {
+                        let w = &self.weight[oc * k..(oc + 1) * k];
+                        let row = &mut out[oc * hw_out..(oc + 1) * hw_out];
+                        if self.method == Method::Adder {
+                            row.fill(0.0);
+                            for (wk, col) in w.iter().zip(scratch.chunks_exact(hw_out)) {
+                                for (o, &v) in row.iter_mut().zip(col) {
+                                    *o -= (v - wk).abs();
+                                }
+                            }
+                        } else {
+                            row.fill(0.0);
+                            for (&wk, col) in w.iter().zip(scratch.chunks_exact(hw_out)) {
+                                for (o, &v) in row.iter_mut().zip(col) {
+                                    *o += mitchell(wk, v);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.epilogue(out);
+        Ok(())
+    }
+
+    fn epilogue(&self, out: &mut [f32]) {
+        let hw = self.output.h * self.output.w;
+        if let Some(bias) = &self.bias {
+            for (plane, &b) in out.chunks_exact_mut(hw).zip(bias) {
+                plane.iter_mut().for_each(|v| *v += b);
+            }
+        }
+        if let Some(act) = self.activation {
+            crate::kernels::elementwise::activate(out, act);
+        }
+    }
+
+    /// Depthwise and grouped convolutions: for every output channel, every input channel of its group
+    /// and every tap, add weight × (a shifted row of the input plane) to each output row.
+    fn direct(&self, x: &[f32], out: &mut [f32]) {
+        let c = &self.conv;
+        let (ih, iw) = (self.input.h, self.input.w);
+        let (oh, ow) = (self.output.h, self.output.w);
+        let [kh, kw] = c.kernel;
+        let [sh, sw] = c.stride;
+        let [dh, dw] = c.dilation;
+        let (per_group_in, per_group_out) = (c.in_channels / c.groups, c.out_channels / c.groups);
+        // For each kx: the output columns whose input column is inside the image, and the first one's input column.
+        let columns: Vec<(usize, usize, usize)> = (0..kw)
+            .map(|kx| {
+                let shift = kx * dw;
+                let lo = if shift >= c.padding.left { 0 } else { (c.padding.left - shift).div_ceil(sw) };
+                let hi = ((iw + c.padding.left).saturating_sub(shift)).div_ceil(sw).min(ow);
+                (lo, hi.max(lo), (lo * sw + shift).saturating_sub(c.padding.left))
+            })
+            .collect();
+        for oc in 0..c.out_channels {
+            let g = oc / per_group_out;
+            let out_plane = &mut out[oc * oh * ow..(oc + 1) * oh * ow];
+            out_plane.fill(0.0);
+            for icg in 0..per_group_in {
+                let ic = g * per_group_in + icg;
+                let plane = &x[ic * ih * iw..(ic + 1) * ih * iw];
+                let w = &self.weight[(oc * per_group_in + icg) * kh * kw..(oc * per_group_in + icg + 1) * kh * kw];
+                for oy in 0..oh {
+                    let out_row = &mut out_plane[oy * ow..(oy + 1) * ow];
+                    for ky in 0..kh {
+                        let iy = (oy * sh + ky * dh) as isize - c.padding.top as isize;
+                        if iy < 0 || iy >= ih as isize {
+                            continue;
+                        }
+                        let in_row = &plane[iy as usize * iw..(iy as usize + 1) * iw];
+                        for (kx, &(lo, hi, ix0)) in columns.iter().enumerate() {
+                            let wv = w[ky * kw + kx];
+                            if hi <= lo {
+                                continue;
+                            }
+                            let dst = &mut out_row[lo..hi];
+                            if sw == 1 {
+                                for (o, &v) in dst.iter_mut().zip(&in_row[ix0..ix0 + (hi - lo)]) {
+                                    *o += wv * v;
+                                }
+                            } else {
+                                for (j, o) in dst.iter_mut().enumerate() {
+                                    *o += wv * in_row[ix0 + j * sw];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Unfold input channels `channels` of `x` into `col`: row `(ic, ky, kx)`, column `(oy, ox)`, zeros where
+/// the window leaves the (padded) image.
+pub fn im2col(x: &[f32], input: Shape, c: &Conv2d, channels: std::ops::Range<usize>, col: &mut Vec<f32>) {
+    let (ih, iw) = (input.h, input.w);
+    let [kh, kw] = c.kernel;
+    let [sh, sw] = c.stride;
+    let [dh, dw] = c.dilation;
+    let oh = (ih + c.padding.top + c.padding.bottom - (kh - 1) * dh - 1) / sh + 1;
+    let ow = (iw + c.padding.left + c.padding.right - (kw - 1) * dw - 1) / sw + 1;
+    col.clear();
+    col.resize(channels.len() * kh * kw * oh * ow, 0.0);
+    let mut rows = col.chunks_exact_mut(oh * ow);
+    for ic in channels {
+        let plane = &x[ic * ih * iw..(ic + 1) * ih * iw];
+        for ky in 0..kh {
+            for kx in 0..kw {
+                let Some(row) = rows.next() else { return };
+                for oy in 0..oh {
+                    let iy = (oy * sh + ky * dh) as isize - c.padding.top as isize;
+                    if iy < 0 || iy >= ih as isize {
+                        continue;
+                    }
+                    let in_row = &plane[iy as usize * iw..(iy as usize + 1) * iw];
+                    let dst = &mut row[oy * ow..(oy + 1) * ow];
+                    for (ox, d) in dst.iter_mut().enumerate() {
+                        let ix = (ox * sw + kx * dw) as isize - c.padding.left as isize;
+                        if ix >= 0 && (ix as usize) < iw {
+                            *d = in_row[ix as usize];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Mitchell's logarithmic multiplication (Mitchell 1962): with a = 2^k₁(1 + m₁) and b = 2^k₂(1 + m₂),
+/// a·b ≈ 2^(k₁+k₂)(1 + m₁ + m₂) if m₁ + m₂ < 1, else 2^(k₁+k₂+1)(m₁ + m₂). For IEEE floats this is exactly
+/// adding the bit patterns of |a| and |b| and subtracting the bits of 1.0: the mantissa sum carries into
+/// the exponent precisely in the second case. Zeros, subnormals and non-finite operands give 0.
+pub fn mitchell(a: f32, b: f32) -> f32 {
+    if !(a.is_normal() && b.is_normal()) {
+        return 0.0;
+    }
+    let bits = a.abs().to_bits() as i64 + b.abs().to_bits() as i64 - 0x3f80_0000;
+    if bits <= 0 {
+        return 0.0;
+    }
+    let magnitude = if bits >= 0x7f80_0000 { f32::INFINITY } else { f32::from_bits(bits as u32) };
+    if (a < 0.0) != (b < 0.0) { -magnitude } else { magnitude }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Mitchell's approximation from its definition: logs by leading-one position plus linear fraction.
+    fn mitchell_reference(a: f64, b: f64) -> f64 {
+        if a == 0.0 || b == 0.0 {
+            return 0.0;
+        }
+        let split = |x: f64| {
+            let k = x.abs().log2().floor();
+            (k, x.abs() / 2f64.powf(k) - 1.0)
+        };
+        let ((k1, m1), (k2, m2)) = (split(a), split(b));
+        let magnitude =
+            if m1 + m2 < 1.0 { 2f64.powf(k1 + k2) * (1.0 + m1 + m2) } else { 2f64.powf(k1 + k2 + 1.0) * (m1 + m2) };
+        magnitude * a.signum() * b.signum()
+    }
+
+    #[test]
+    fn mitchell_bits_equal_the_definition() {
+        for &(a, b) in &[(3.0f32, 5.0f32), (1.5, 1.5), (0.75, -12.25), (-0.1, -7.3), (1.0, 1.0), (1e-3, 2e3)] {
+            let got = f64::from(mitchell(a, b));
+            let want = mitchell_reference(f64::from(a), f64::from(b));
+            assert!((got - want).abs() <= want.abs() * 1e-6, "{a}·{b}: {got} vs {want}");
+        }
+        // 3·5 = 15, Mitchell: 2^(1+2)(1 + 0.5 + 0.25) = 14; its worst case error is about 11.1%.
+        assert_eq!(mitchell(3.0, 5.0), 14.0);
+        assert_eq!(mitchell(0.0, 5.0), 0.0);
+    }
+}

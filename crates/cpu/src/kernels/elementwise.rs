@@ -1,0 +1,49 @@
+//! Element-wise work: activations, residual sums, gating products, batch norm.
+
+#![allow(clippy::indexing_slicing)]
+
+use convscope_graph::Activation;
+
+/// Apply `act` in place. ReLU and ReLU6 get their own loops so they vectorize.
+pub fn activate(x: &mut [f32], act: Activation) {
+    match act {
+        Activation::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
+        Activation::Relu6 => x.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
+        other => x.iter_mut().for_each(|v| *v = other.apply(*v)),
+    }
+}
+
+/// `a + b` or `a · b`, where `b` has `a`'s length or one value per channel (`[c, 1, 1]`).
+pub fn binary(a: &[f32], b: &[f32], out: &mut [f32], channels: usize, multiply: bool) {
+    let op = |x: f32, y: f32| if multiply { x * y } else { x + y };
+    if b.len() == a.len() {
+        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+            *o = op(x, y);
+        }
+    } else {
+        let plane = a.len() / channels.max(1);
+        for ((o_plane, a_plane), &y) in out.chunks_exact_mut(plane.max(1)).zip(a.chunks_exact(plane.max(1))).zip(b) {
+            for (o, &x) in o_plane.iter_mut().zip(a_plane) {
+                *o = op(x, y);
+            }
+        }
+    }
+}
+
+/// Inference batch norm as a per-channel affine map: `scale = γ / √(var + eps)`, `shift = β − mean · scale`.
+pub fn bn_affine(gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32], eps: f32) -> (Vec<f32>, Vec<f32>) {
+    let scale: Vec<f32> = gamma.iter().zip(var).map(|(&g, &v)| g / (v + eps).sqrt()).collect();
+    let shift = beta.iter().zip(mean).zip(&scale).map(|((&b, &m), &s)| b - m * s).collect();
+    (scale, shift)
+}
+
+pub fn affine(x: &[f32], out: &mut [f32], scale: &[f32], shift: &[f32]) {
+    let plane = x.len() / scale.len().max(1);
+    for (((o, xi), &s), &t) in
+        out.chunks_exact_mut(plane.max(1)).zip(x.chunks_exact(plane.max(1))).zip(scale).zip(shift)
+    {
+        for (o, &v) in o.iter_mut().zip(xi) {
+            *o = v * s + t;
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Kernels, one op family per file. Plain CHW `f32` slices in and out.
+
+pub mod channels;
+pub mod conv;
+pub mod elementwise;
+pub mod gemm;
+pub mod pool;

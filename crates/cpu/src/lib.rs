@@ -1,0 +1,279 @@
+//! The CPU engine: runs a bound graph on one image, node by node, and hands out every node's output.
+//!
+//! Layout: CHW (NCHW with batch 1). PyTorch stores weights as `[out, in, kh, kw]`, so a pointwise conv
+//! is one GEMM `W[out × in] · X[in × hw]` with no repacking; depthwise and grouped convolutions work
+//! on whole contiguous planes; and the views show one channel at a time, which in CHW is a slice of
+//! the tensor the engine already holds (no copy for the feature-map grid). NHWC would vectorize
+//! depthwise convs across channels, but costs a transpose for every map the app shows.
+//!
+//! Execution is a [`Run`]: one step per node, so the app can spread a run over frames and show
+//! progress while the page stays responsive (the browser build is single-threaded). Natively the GEMM
+//! uses threads. Outputs are `Arc`s: a fused BN or activation shares its convolution's output, and
+//! flatten/dropout share their input's data, so capturing every node costs no copies.
+
+pub mod kernels;
+pub mod plan;
+
+use std::sync::Arc;
+
+use convscope_graph::{Graph, NodeId, Shape};
+use convscope_weights::bind::Bound;
+pub use plan::{Plan, Step, StepKind};
+
+/// A feature map `[c, h, w]` or a vector, row-major, shared.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    pub shape: Shape,
+    pub data: Arc<Vec<f32>>,
+}
+
+impl Tensor {
+    pub fn new(shape: Shape, data: Vec<f32>) -> Result<Self, EngineError> {
+        if shape.checked_numel() != Some(data.len()) {
+            return Err(EngineError::Input(format!("{} values for a {shape} tensor", data.len())));
+        }
+        Ok(Self { shape, data: Arc::new(data) })
+    }
+
+    /// Channel `c` as a slice (a row of the feature-map grid).
+    pub fn channel(&self, c: usize) -> Option<&[f32]> {
+        let plane = self.shape.h * self.shape.w;
+        self.data.get(c * plane..(c + 1) * plane)
+    }
+}
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum EngineError {
+    #[error("input: {0}")]
+    Input(String),
+    #[error("weights: {0}")]
+    Weights(String),
+    #[error("internal error (a bug in convscope): {0}")]
+    Internal(String),
+}
+
+/// Which node outputs a run keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Capture {
+    /// Only the final output (benchmarks, CLI top-5).
+    Output,
+    /// Every node (the app's feature-map views).
+    All,
+    /// These nodes and the output.
+    Nodes(Vec<NodeId>),
+}
+
+/// What a finished run hands out.
+#[derive(Clone, Debug)]
+pub struct Outputs {
+    pub output: Tensor,
+    /// Per node, its output if the capture policy kept it.
+    pub activations: Vec<Option<Tensor>>,
+}
+
+/// The engine for one bound graph.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    pub plan: Plan,
+}
+
+impl Engine {
+    pub fn new(graph: &Graph, weights: &Bound) -> Result<Self, EngineError> {
+        Ok(Self { plan: Plan::new(graph, weights)? })
+    }
+
+    /// Start a run on `input` (already preprocessed, CHW).
+    pub fn start(&self, input: Tensor, capture: Capture) -> Result<Run<'_>, EngineError> {
+        if input.shape != self.plan.input {
+            return Err(EngineError::Input(format!("the model takes {}, got {}", self.plan.input, input.shape)));
+        }
+        let n = self.plan.steps.len();
+        let mut values = vec![None; n];
+        if let Some(first) = values.first_mut() {
+            *first = Some(input);
+        }
+        Ok(Run { engine: self, values, next: 1, capture, scratch: Vec::new() })
+    }
+
+    /// Run to the end.
+    pub fn run(&self, input: Tensor, capture: Capture) -> Result<Outputs, EngineError> {
+        let mut run = self.start(input, capture)?;
+        while run.step()? {}
+        run.finish()
+    }
+}
+
+/// A run in progress: [`Run::step`] executes the next node.
+pub struct Run<'e> {
+    engine: &'e Engine,
+    values: Vec<Option<Tensor>>,
+    next: usize,
+    capture: Capture,
+    scratch: Vec<f32>,
+}
+
+impl Run<'_> {
+    /// `(steps done, steps in all)`.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.next, self.engine.plan.steps.len())
+    }
+
+    /// The node the next step computes, if any.
+    pub fn next_node(&self) -> Option<NodeId> {
+        self.engine.plan.steps.get(self.next).map(|s| s.node)
+    }
+
+    /// Execute one node; false once every node ran.
+    pub fn step(&mut self) -> Result<bool, EngineError> {
+        let plan = &self.engine.plan;
+        let Some(step) = plan.steps.get(self.next) else { return Ok(false) };
+        if !matches!(step.kind, StepKind::Fused { .. }) {
+            let output = self.execute(step)?;
+            for id in std::iter::once(step.node).chain(step.absorbs.iter().copied()) {
+                if let Some(slot) = self.values.get_mut(id.0) {
+                    *slot = Some(output.clone());
+                }
+            }
+        }
+        // Release what no later step reads, unless captured (fused nodes share one Arc; the data goes
+        // when the last of them is released).
+        for j in 0..=self.next {
+            if plan.last_use.get(j).is_some_and(|&l| l <= self.next)
+                && !self.keeps(NodeId(j))
+                && let Some(v) = self.values.get_mut(j)
+            {
+                *v = None;
+            }
+        }
+        self.next += 1;
+        Ok(self.next < plan.steps.len())
+    }
+
+    fn keeps(&self, node: NodeId) -> bool {
+        node == self.engine.plan.output
+            || match &self.capture {
+                Capture::Output => false,
+                Capture::All => true,
+                Capture::Nodes(nodes) => nodes.contains(&node),
+            }
+    }
+
+    pub fn finish(mut self) -> Result<Outputs, EngineError> {
+        while self.step()? {}
+        let out = self.engine.plan.output;
+        let output = self
+            .values
+            .get(out.0)
+            .cloned()
+            .flatten()
+            .ok_or_else(|| EngineError::Internal("the output was not computed".into()))?;
+        let activations =
+            self.values.iter().enumerate().map(|(i, v)| if self.keeps(NodeId(i)) { v.clone() } else { None }).collect();
+        Ok(Outputs { output, activations })
+    }
+
+    fn input(&self, id: NodeId) -> Result<&Tensor, EngineError> {
+        self.values
+            .get(id.0)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| EngineError::Internal(format!("input node {} not available", id.0)))
+    }
+
+    fn execute(&mut self, step: &Step) -> Result<Tensor, EngineError> {
+        use kernels::{channels as ch, elementwise as ew, pool};
+        let numel = step.output.checked_numel().ok_or_else(|| EngineError::Internal("output size".into()))?;
+        let first = || -> Result<&Tensor, EngineError> {
+            let id = step.inputs.first().ok_or_else(|| EngineError::Internal("no input".into()))?;
+            self.input(*id)
+        };
+        let mut out = vec![0.0f32; numel];
+        match &step.kind {
+            StepKind::Input | StepKind::Fused { .. } => {
+                return Err(EngineError::Internal("input and fused nodes are not executed".into()));
+            }
+            StepKind::Alias => {
+                let x = first()?;
+                return Ok(Tensor { shape: step.output, data: Arc::clone(&x.data) });
+            }
+            StepKind::Conv(conv) => {
+                let x = Arc::clone(&first()?.data);
+                conv.run(&x, &mut out, &mut self.scratch)?;
+            }
+            StepKind::Affine { scale, shift } => ew::affine(&first()?.data, &mut out, scale, shift),
+            StepKind::Activation(a) => {
+                out.copy_from_slice(&first()?.data);
+                ew::activate(&mut out, *a);
+            }
+            StepKind::Binary { multiply } => {
+                let (a, b) = match step.inputs.as_slice() {
+                    [a, b] => (self.input(*a)?, self.input(*b)?),
+                    _ => return Err(EngineError::Internal("a binary op needs two inputs".into())),
+                };
+                ew::binary(&a.data, &b.data, &mut out, a.shape.c, *multiply);
+            }
+            StepKind::Concat => {
+                let mut at = 0;
+                for id in &step.inputs {
+                    let x = self.input(*id)?;
+                    let dst = out
+                        .get_mut(at..at + x.data.len())
+                        .ok_or_else(|| EngineError::Internal("concat sizes".into()))?;
+                    dst.copy_from_slice(&x.data);
+                    at += x.data.len();
+                }
+            }
+            StepKind::Slice { start, end } => {
+                let x = first()?;
+                let plane = x.shape.h * x.shape.w;
+                let src =
+                    x.data.get(start * plane..end * plane).ok_or_else(|| EngineError::Internal("slice".into()))?;
+                out.copy_from_slice(src);
+            }
+            StepKind::Shuffle { groups } => {
+                let x = first()?;
+                ch::shuffle(&x.data, x.shape.c, *groups, &mut out);
+            }
+            StepKind::Pool(p) => {
+                let x = first()?;
+                pool::pool(&x.data, x.shape, step.output, p, &mut out);
+            }
+            StepKind::GlobalAvgPool => {
+                let x = first()?;
+                pool::global_avg(&x.data, x.shape.c, &mut out);
+            }
+            StepKind::Linear { weight, bias } => ch::linear(&first()?.data, weight, bias.as_deref(), &mut out),
+            StepKind::Softmax => ch::softmax(&first()?.data, &mut out),
+            StepKind::Lrn { size, alpha, beta, k } => {
+                let x = first()?;
+                ch::lrn(&x.data, x.shape.c, *size, *alpha, *beta, *k, &mut out);
+            }
+            StepKind::Gather { index } => {
+                let x = first()?;
+                ch::gather(&x.data, x.shape.h * x.shape.w, index, &mut out);
+            }
+            StepKind::ChannelConv { weight, filters, kernel, stride, padding } => {
+                let x = first()?;
+                let plane = x.shape.h * x.shape.w;
+                ch::channel_conv(&x.data, x.shape.c, plane, weight, *filters, *kernel, *stride, *padding, &mut out);
+            }
+            StepKind::ShiftMax { groups, branches, scale, init_a, init_b } => {
+                let (x, coefficients) = match step.inputs.as_slice() {
+                    [a, b] => (self.input(*a)?, self.input(*b)?),
+                    _ => return Err(EngineError::Internal("shift-max needs two inputs".into())),
+                };
+                ch::shift_max(
+                    &x.data,
+                    x.shape.c,
+                    *groups,
+                    &coefficients.data,
+                    *branches,
+                    *scale,
+                    *init_a,
+                    *init_b,
+                    &mut out,
+                );
+            }
+        }
+        Ok(Tensor { shape: step.output, data: Arc::new(out) })
+    }
+}
