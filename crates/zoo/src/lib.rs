@@ -36,6 +36,13 @@ pub use common::make_divisible;
 pub use efficientnet::compound_scaling;
 pub use registry::{InputSpec, ModelEntry, Published, Variant, find, registry};
 
+/// The 1000 ImageNet-1k class names in index order, from torchvision 0.29.2's
+/// `torchvision.models._meta._IMAGENET_CATEGORIES` (written by tools/parity.py's environment; see
+/// data/imagenet_classes.txt).
+pub fn imagenet_classes() -> Vec<&'static str> {
+    include_str!("../data/imagenet_classes.txt").lines().collect()
+}
+
 /// Build model `id` with `variant`, or say why not.
 pub fn build(id: &str, variant: &Variant) -> Result<convscope_graph::Graph, ZooError> {
     let entry = find(id).ok_or_else(|| ZooError::UnknownModel(id.to_owned()))?;

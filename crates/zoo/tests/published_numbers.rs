@@ -131,3 +131,11 @@ fn totals_are_within_two_percent_of_the_papers() {
     eprintln!("{}", report.join("\n"));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn imagenet_class_names_are_torchvisions() {
+    // torchvision 0.29.2 _IMAGENET_CATEGORIES: index 967 "espresso", 281 "tabby", 285 "Egyptian cat".
+    let classes = convscope_zoo::imagenet_classes();
+    assert_eq!(classes.len(), 1000);
+    assert_eq!((classes[967], classes[281], classes[285]), ("espresso", "tabby", "Egyptian cat"));
+}

@@ -1,0 +1,109 @@
+//! Photos in, network inputs out.
+//!
+//! [`decode`] reads PNG, JPEG, WebP, GIF (first frame) and BMP with the `image` crate, refuses anything
+//! above [`MAX_PIXELS`] from the header alone (before a pixel buffer exists), and turns the picture
+//! upright per its EXIF orientation. [`preprocess`] follows a model's [`InputSpec`] the way torchvision's
+//! `Resize(resize) → CenterCrop(resolution) → ToTensor → Normalize(mean, std)` does.
+
+use std::io::Cursor;
+
+use convscope_zoo::InputSpec;
+use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage, imageops::FilterType};
+
+/// The largest picture accepted: 50 megapixels (a 8660 × 5773 photo; phone cameras stay below), which
+/// decodes to at most 200 MB of RGBA.
+pub const MAX_PIXELS: u64 = 50_000_000;
+/// The largest file accepted.
+pub const MAX_FILE_BYTES: usize = 100 << 20;
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum ImageError {
+    #[error("this is not an image convscope can read (PNG, JPEG, WebP, GIF or BMP){0}")]
+    NotAnImage(String),
+    #[error("the image is {width} × {height} pixels; the limit is {limit} megapixels", limit = MAX_PIXELS / 1_000_000)]
+    TooLarge { width: u32, height: u32 },
+    #[error("the file is {0} MB; the limit is {limit} MB", limit = MAX_FILE_BYTES >> 20)]
+    FileTooLarge(usize),
+    #[error("the image could not be decoded: {0}")]
+    Corrupt(String),
+    #[error("the image is empty (0 pixels wide or high)")]
+    Empty,
+}
+
+/// A decoded photo, upright, 8-bit RGB.
+#[derive(Clone, Debug)]
+pub struct Photo {
+    pub rgb: RgbImage,
+    /// The format the bytes were in ("PNG", "JPEG", …).
+    pub format: &'static str,
+}
+
+/// Decode `bytes`, checking size limits before decoding and applying EXIF orientation.
+pub fn decode(bytes: &[u8]) -> Result<Photo, ImageError> {
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(ImageError::FileTooLarge(bytes.len() >> 20));
+    }
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| ImageError::NotAnImage(format!(": {e}")))?;
+    let Some(format) = reader.format() else {
+        let head: String = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        return Err(ImageError::NotAnImage(format!(" (it starts with bytes {head})")));
+    };
+    let name = match format {
+        image::ImageFormat::Png => "PNG",
+        image::ImageFormat::Jpeg => "JPEG",
+        image::ImageFormat::WebP => "WebP",
+        image::ImageFormat::Gif => "GIF",
+        image::ImageFormat::Bmp => "BMP",
+        other => return Err(ImageError::NotAnImage(format!(" ({other:?} is not supported)"))),
+    };
+    let mut decoder = reader.into_decoder().map_err(|e| ImageError::Corrupt(e.to_string()))?;
+    let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
+        return Err(ImageError::Empty);
+    }
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(ImageError::TooLarge { width, height });
+    }
+    let orientation = decoder.orientation().map_err(|e| ImageError::Corrupt(e.to_string()))?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| ImageError::Corrupt(e.to_string()))?;
+    image.apply_orientation(orientation);
+    Ok(Photo { rgb: image.to_rgb8(), format: name })
+}
+
+/// A network input and the picture it shows.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// `[3, resolution, resolution]`, normalized, CHW.
+    pub chw: Vec<f32>,
+    /// The resized and cropped picture (what the network sees, before normalization).
+    pub cropped: RgbImage,
+}
+
+/// torchvision's preprocessing: resize the shorter side to `spec.resize` (bilinear, antialiased),
+/// centre-crop `spec.resolution`², scale to [0, 1], normalize with the spec's mean and std.
+pub fn preprocess(photo: &Photo, spec: &InputSpec) -> Prepared {
+    let (w, h) = photo.rgb.dimensions();
+    let short = w.min(h).max(1);
+    let target = spec.resize.max(spec.resolution) as u64;
+    // torchvision: the shorter side becomes `resize`, the longer one int(resize · long / short).
+    let scale = |side: u32| ((u64::from(side) * target) / u64::from(short)).max(1) as u32;
+    let (rw, rh) = if w <= h { (target as u32, scale(h)) } else { (scale(w), target as u32) };
+    let resized = image::imageops::resize(&photo.rgb, rw, rh, FilterType::Triangle);
+    let side = spec.resolution as u32;
+    // torchvision CenterCrop: top = round((h − crop) / 2), left likewise.
+    let left = ((f64::from(rw) - f64::from(side)) / 2.0).round().max(0.0) as u32;
+    let top = ((f64::from(rh) - f64::from(side)) / 2.0).round().max(0.0) as u32;
+    let cropped = image::imageops::crop_imm(&resized, left, top, side, side).to_image();
+    let plane = (side * side) as usize;
+    let mut chw = vec![0.0f32; 3 * plane];
+    for (i, pixel) in cropped.pixels().enumerate() {
+        for (c, (&value, (&mean, &std))) in pixel.0.iter().zip(spec.mean.iter().zip(&spec.std)).enumerate() {
+            if let Some(slot) = chw.get_mut(c * plane + i) {
+                *slot = (f32::from(value) / 255.0 - mean) / std;
+            }
+        }
+    }
+    Prepared { chw, cropped }
+}
