@@ -5,6 +5,7 @@
 
 use anyhow::{Result, bail};
 
+mod assets;
 mod cmd;
 mod setup;
 mod test;

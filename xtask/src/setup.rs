@@ -57,6 +57,7 @@ impl WebTools {
 /// Everything: the native GPU driver, the web toolchain, and the browser test dependencies.
 pub fn all(root: &Path) -> Result<WebTools> {
     gpu()?;
+    crate::assets::install(root)?;
     let tools = web(root)?;
     e2e(root)?;
     Ok(tools)
@@ -226,7 +227,7 @@ fn has_apt() -> bool {
     Path::new("/usr/bin/apt-get").exists() && Path::new("/usr/bin/dpkg-query").exists()
 }
 
-fn apt_install(packages: &[&str], why: &str) -> Result<()> {
+pub fn apt_install(packages: &[&str], why: &str) -> Result<()> {
     let missing: Vec<&str> = packages
         .iter()
         .copied()

@@ -23,6 +23,7 @@ pub fn run(root: &Path, skip_e2e: bool) -> Result<()> {
     let mut chromium = None;
     timed("setup", &mut || {
         setup::gpu()?;
+        crate::assets::install(root)?;
         if !skip_e2e {
             tools = Some(setup::web(root)?);
             chromium = Some(setup::e2e(root)?);

@@ -16,6 +16,7 @@ pub fn build(root: &Path, tools: &WebTools) -> Result<()> {
 
 /// Serve the app on 127.0.0.1 with trunk, which builds it first (release) and rebuilds on change.
 pub fn serve(root: &Path, port: u16) -> Result<()> {
+    crate::assets::install(root)?;
     let tools = setup::web(root)?;
     eprintln!("xtask: building, then serving convscope at http://127.0.0.1:{port}/  (Ctrl-C to stop)");
     let port = port.to_string();

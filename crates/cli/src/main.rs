@@ -3,9 +3,16 @@
 //! ```text
 //! convscope list
 //! convscope table <id> [--width X] [--groups G] [--resolution R] [--format text|csv|json|md] [--flops 2mac|mac|all]
+//! convscope run <id> (--image P | --input x.npy) [--weights F] [--top 5] [--json] [--dump-logits out.npy] [--dump-activations DIR]
+//! convscope bench <id> [--backend cpu] [--iters N]
+//! convscope convert <checkpoint> <out.safetensors> --model <id> [--rename efficientnet-pytorch] [--half]
 //! ```
 
+mod infer;
+mod npy;
+
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
@@ -60,6 +67,69 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Flops::TwoPerMac)]
         flops: Flops,
     },
+    /// Run a model on a photo (or a raw NCHW float32 .npy) and print its top guesses.
+    Run {
+        /// Model id, as printed by `convscope list`.
+        id: String,
+        /// A photo (PNG, JPEG, WebP, GIF, BMP), preprocessed per the model's input spec.
+        #[arg(long)]
+        image: Option<PathBuf>,
+        /// A float32 NCHW tensor that bypasses preprocessing.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// A checkpoint (safetensors, PyTorch .pt/.pth); default: the model's pretrained weights, or
+        /// seeded untrained ones.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// How many guesses to print.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Write the logits as a float32 .npy.
+        #[arg(long)]
+        dump_logits: Option<PathBuf>,
+        /// Write every node's output as `<node name>.npy` into this folder.
+        #[arg(long)]
+        dump_activations: Option<PathBuf>,
+        /// Width multiplier (models whose width can vary); the weights must be for that width.
+        #[arg(long, allow_negative_numbers = true)]
+        width: Option<f64>,
+        /// Input resolution in pixels (square input).
+        #[arg(long, allow_negative_numbers = true)]
+        resolution: Option<usize>,
+    },
+    /// Time the engine on a model at its default input, batch 1.
+    Bench {
+        id: String,
+        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+        backend: Backend,
+        /// Timed runs (after 2 warm-up runs).
+        #[arg(long, default_value_t = 20)]
+        iters: usize,
+    },
+    /// Convert a checkpoint for a zoo model into safetensors (renaming keys, checking every tensor).
+    Convert {
+        /// The checkpoint to read.
+        input: PathBuf,
+        /// The .safetensors file to write.
+        output: PathBuf,
+        /// The zoo model the checkpoint is for.
+        #[arg(long)]
+        model: String,
+        /// Key names to translate from.
+        #[arg(long, value_enum)]
+        rename: Option<infer::Rename>,
+        /// Store floats as float16 (half the size).
+        #[arg(long)]
+        half: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Backend {
+    Cpu,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -205,6 +275,49 @@ fn run(cli: Cli) -> Result<()> {
                 writeln!(stdout)?;
             }
         }
+        Command::Run { id, image, input, weights, top, json, dump_logits, dump_activations, width, resolution } => {
+            let entry = find(&id)?;
+            if width.is_some() && !entry.width {
+                bail!("{id} has no width multiplier; its widths are fixed by the paper");
+            }
+            if let Some(w) = width
+                && !(w.is_finite() && w > 0.0 && w <= 16.0)
+            {
+                bail!("--width must be a number in (0, 16], got {w}");
+            }
+            if resolution == Some(0) || resolution.is_some_and(|r| r > 4096) {
+                bail!("--resolution must be in 1..=4096");
+            }
+            let variant = Variant {
+                width: width.unwrap_or(entry.default.width),
+                resolution: resolution.unwrap_or(entry.default.resolution),
+                ..entry.default
+            };
+            let args = infer::RunArgs {
+                variant,
+                image: image.as_deref(),
+                npy: input.as_deref(),
+                weights: weights.as_deref(),
+                top,
+                json,
+                dump_logits: dump_logits.as_deref(),
+                dump_activations: dump_activations.as_deref(),
+            };
+            infer::run(&entry, &args, &mut stdout)?;
+        }
+        Command::Bench { id, backend: Backend::Cpu, iters } => {
+            let entry = find(&id)?;
+            infer::bench(&entry, iters, 2, &mut stdout)?;
+        }
+        Command::Convert { input, output, model, rename, half } => {
+            let entry = find(&model)?;
+            let summary = infer::convert(&entry, &input, &output, rename, half)?;
+            writeln!(stdout, "{summary}")?;
+        }
     }
     Ok(())
+}
+
+fn find(id: &str) -> Result<convscope_zoo::ModelEntry> {
+    convscope_zoo::find(id).with_context(|| format!("no model named {id:?} in the zoo (`convscope list` shows them)"))
 }

@@ -15,6 +15,7 @@ mod tensor;
 pub mod torch;
 
 pub mod bind;
+pub mod convert;
 pub mod synthetic;
 
 pub use error::{Result, WeightsError};

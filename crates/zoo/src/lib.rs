@@ -13,6 +13,7 @@ mod condensenet;
 mod efficientnet;
 mod efficientnet_lite;
 mod efficientnet_v2;
+pub mod fit;
 mod g_ghostnet;
 mod ghostnet;
 mod googlenet;
@@ -34,7 +35,7 @@ mod xception;
 
 pub use common::make_divisible;
 pub use efficientnet::compound_scaling;
-pub use registry::{InputSpec, ModelEntry, Published, Variant, find, registry};
+pub use registry::{InputSpec, ModelEntry, Pretrained, Published, Variant, find, registry};
 
 /// The 1000 ImageNet-1k class names in index order, from torchvision 0.29.2's
 /// `torchvision.models._meta._IMAGENET_CATEGORIES` (written by tools/parity.py's environment; see

@@ -64,6 +64,16 @@ pub struct Published {
     pub source: &'static str,
 }
 
+/// Pretrained weights a model runs with by default, converted by the set-up step into `assets/weights/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pretrained {
+    /// File name under `assets/weights/`.
+    pub asset: &'static str,
+    /// Where the weights come from, for the UI and the NOTICE.
+    pub source: &'static str,
+    pub license: &'static str,
+}
+
 /// One model of the zoo.
 pub struct ModelEntry {
     /// The id the CLI and the app use (torchvision's or timm's name where they have the model).
@@ -89,6 +99,8 @@ pub struct ModelEntry {
     pub compound: bool,
     pub input: InputSpec,
     pub published: Option<Published>,
+    /// Default pretrained weights (None: the model runs with seeded weights, labelled "untrained").
+    pub pretrained: Option<Pretrained>,
     /// Builds the graph; `row` tells table-driven families which row of their table this entry is.
     pub(crate) builder: fn(&Variant, usize) -> Result<Graph, BuildError>,
     pub(crate) row: usize,
@@ -111,6 +123,7 @@ pub(crate) const NETWORK: ModelEntry = ModelEntry {
     compound: false,
     input: InputSpec::imagenet(224, 256),
     published: None,
+    pretrained: None,
     builder: unset_builder,
     row: 0,
 };

@@ -1,0 +1,325 @@
+//! `convscope run`, `bench` and `convert`: weights, inputs and the CPU engine from the command line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use convscope_cpu::{Capture, Engine, Tensor};
+use convscope_graph::{Graph, Shape};
+use convscope_weights::bind::{self, Bound};
+use convscope_weights::{Checkpoint, convert, synthetic};
+use convscope_zoo::ModelEntry;
+
+/// The seed of the "untrained" weights every model without a checkpoint runs with.
+pub const UNTRAINED_SEED: u64 = 0x00c0_ffee;
+
+/// Where a run's weights came from.
+pub enum Source {
+    Pretrained(&'static str),
+    File(PathBuf),
+    Untrained,
+}
+
+impl Source {
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Pretrained(source) => format!("pretrained: {source}"),
+            Self::File(path) => format!("weights from {}", path.display()),
+            Self::Untrained => {
+                format!("UNTRAINED: seeded He initialization (seed {UNTRAINED_SEED:#x}), the guesses mean nothing")
+            }
+        }
+    }
+
+    pub fn trained(&self) -> bool {
+        !matches!(self, Self::Untrained)
+    }
+}
+
+/// `assets/` of the checkout: `CONVSCOPE_ASSETS`, else the first `assets/weights` found walking up from
+/// the current directory or from the executable.
+pub fn assets_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("CONVSCOPE_ASSETS") {
+        return Some(PathBuf::from(dir));
+    }
+    let starts = [std::env::current_dir().ok(), std::env::current_exe().ok()];
+    starts.into_iter().flatten().find_map(|start| {
+        start.ancestors().map(|d| d.join("assets")).find(|a| a.join("weights").is_dir() || a.join("samples").is_dir())
+    })
+}
+
+fn read_file(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {what} {}", path.display()))?;
+    if meta.len() > limit {
+        bail!("{what} {} is {} MB; the limit is {} MB", path.display(), meta.len() >> 20, limit >> 20);
+    }
+    std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
+}
+
+/// Read a checkpoint and bind it to `graph` strictly; on a mismatch, say which zoo model it fits.
+pub fn bind_file(entry: &ModelEntry, graph: &Graph, path: &Path) -> Result<Bound> {
+    let bytes = read_file(path, convscope_weights::MAX_CHECKPOINT_BYTES, "checkpoint")?;
+    let checkpoint = Checkpoint::from_bytes(&bytes).with_context(|| format!("{}", path.display()))?;
+    bind::bind(graph, &checkpoint).map_err(|report| {
+        let names: BTreeMap<String, Vec<usize>> = checkpoint
+            .tensors
+            .iter()
+            .filter(|(n, _)| !n.ends_with("num_batches_tracked"))
+            .map(|(n, t)| (n.clone(), t.shape.clone()))
+            .collect();
+        let ranked =
+            convscope_zoo::fit::rank(&names, |g| bind::expected(g).into_iter().map(|e| (e.key, e.shape)).collect());
+        let hint = match ranked.first() {
+            Some(best) if best.is_exact() && best.id != entry.id => format!("; it fits {} (run that model)", best.id),
+            Some(best) if best.id != entry.id => format!(
+                "; the closest zoo model is {} ({} missing, {} unexpected, {} mismatched)",
+                best.id, best.missing, best.unexpected, best.mismatched
+            ),
+            _ => String::new(),
+        };
+        anyhow::anyhow!("{} does not fit {}: {}{hint}", path.display(), entry.id, report.summary())
+    })
+}
+
+/// The weights a run uses: a given file, the model's pretrained asset, or seeded "untrained" ones.
+pub fn weights(entry: &ModelEntry, graph: &Graph, file: Option<&Path>) -> Result<(Bound, Source)> {
+    if let Some(path) = file {
+        return Ok((bind_file(entry, graph, path)?, Source::File(path.to_owned())));
+    }
+    if let Some(pretrained) = entry.pretrained {
+        let dir =
+            assets_dir().context("no assets/ directory found (run `cargo xtask setup`, or set CONVSCOPE_ASSETS)")?;
+        let path = dir.join("weights").join(pretrained.asset);
+        if !path.exists() {
+            bail!(
+                "{}'s pretrained weights {} are not installed: run `cargo xtask setup` (or pass --weights FILE)",
+                entry.id,
+                path.display()
+            );
+        }
+        return Ok((bind_file(entry, graph, &path)?, Source::Pretrained(pretrained.source)));
+    }
+    Ok((synthetic::init(graph, UNTRAINED_SEED), Source::Untrained))
+}
+
+/// The network input: a photo preprocessed per the model's spec, or a raw CHW `.npy`.
+pub fn input(entry: &ModelEntry, graph: &Graph, image: Option<&Path>, npy: Option<&Path>) -> Result<Tensor> {
+    let expected = graph.input_shape();
+    match (image, npy) {
+        (Some(path), None) => {
+            let bytes = read_file(path, convscope_input::MAX_FILE_BYTES as u64, "image")?;
+            let photo = convscope_input::decode(&bytes).with_context(|| format!("{}", path.display()))?;
+            let spec = convscope_zoo::InputSpec { resolution: expected.h, ..entry.input };
+            let prepared = convscope_input::preprocess(&photo, &spec);
+            Ok(Tensor::new(expected, prepared.chw)?)
+        }
+        (None, Some(path)) => {
+            let bytes = read_file(path, 1 << 30, "input")?;
+            let (shape, values) = crate::npy::read(&bytes).with_context(|| format!("{}", path.display()))?;
+            let dims: Vec<usize> = shape.iter().copied().skip_while(|&d| d == 1 && shape.len() == 4).collect();
+            if dims != [expected.c, expected.h, expected.w] {
+                bail!(
+                    "{} has shape {shape:?}; {} takes [1, {}, {}, {}] (NCHW float32)",
+                    path.display(),
+                    entry.id,
+                    expected.c,
+                    expected.h,
+                    expected.w
+                );
+            }
+            Ok(Tensor::new(expected, values)?)
+        }
+        (Some(_), Some(_)) => bail!("give --image or --input, not both"),
+        (None, None) => bail!("give an image (--image photo.jpg) or a raw input (--input x.npy)"),
+    }
+}
+
+pub struct RunArgs<'a> {
+    pub variant: convscope_zoo::Variant,
+    pub image: Option<&'a Path>,
+    pub npy: Option<&'a Path>,
+    pub weights: Option<&'a Path>,
+    pub top: usize,
+    pub json: bool,
+    pub dump_logits: Option<&'a Path>,
+    pub dump_activations: Option<&'a Path>,
+}
+
+pub fn run(entry: &ModelEntry, args: &RunArgs<'_>, out: &mut impl std::io::Write) -> Result<()> {
+    let graph =
+        entry.build(&args.variant).with_context(|| format!("{} cannot be built with these settings", entry.id))?;
+    let (bound, source) = weights(entry, &graph, args.weights)?;
+    let engine = Engine::new(&graph, &bound)?;
+    let input = input(entry, &graph, args.image, args.npy)?;
+    let capture = if args.dump_activations.is_some() { Capture::All } else { Capture::Output };
+    let outputs = engine.run(input, capture)?;
+    let logits = &outputs.output.data;
+
+    if let Some(path) = args.dump_logits {
+        std::fs::write(path, crate::npy::write(&[1, logits.len()], logits))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(dir) = args.dump_activations {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for (node, tensor) in graph.nodes.iter().zip(&outputs.activations) {
+            let Some(t) = tensor else { continue };
+            let shape = if t.shape.vector { vec![1, t.shape.c] } else { vec![1, t.shape.c, t.shape.h, t.shape.w] };
+            let path = dir.join(format!("{}.npy", node.name.replace('/', "_")));
+            std::fs::write(&path, crate::npy::write(&shape, &t.data))
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+
+    let classes = if logits.len() == 1000 { convscope_zoo::imagenet_classes() } else { Vec::new() };
+    let probabilities = softmax(logits);
+    let mut order: Vec<(usize, f32)> = probabilities.iter().copied().enumerate().collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let top: Vec<(usize, f32, &str)> =
+        order.iter().take(args.top.max(1)).map(|&(i, p)| (i, p, classes.get(i).copied().unwrap_or(""))).collect();
+    if args.json {
+        let rows: Vec<String> = top
+            .iter()
+            .map(|(i, p, name)| format!("{{\"index\": {i}, \"label\": {}, \"probability\": {p}}}", json_string(name)))
+            .collect();
+        writeln!(
+            out,
+            "{{\"model\": {}, \"trained\": {}, \"weights\": {}, \"top\": [{}]}}",
+            json_string(entry.id),
+            source.trained(),
+            json_string(&source.describe()),
+            rows.join(", ")
+        )?;
+    } else {
+        writeln!(out, "{} — {}", entry.id, source.describe())?;
+        for (rank, (i, p, name)) in top.iter().enumerate() {
+            writeln!(out, "{:>2}. {:>6.2}%  {name} (class {i})", rank + 1, p * 100.0)?;
+        }
+    }
+    Ok(())
+}
+
+fn softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp: Vec<f32> = logits.iter().map(|v| (v - max).exp()).collect();
+    let sum: f32 = exp.iter().sum();
+    exp.into_iter().map(|v| v / sum).collect()
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::from('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `convscope bench`: time `iters` runs of the CPU engine at the model's default input (after `warmup`).
+// The CLI is native-only, where std::time::Instant (which web_time re-exports natively) is fine.
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)]
+pub fn bench(entry: &ModelEntry, iters: usize, warmup: usize, out: &mut impl std::io::Write) -> Result<()> {
+    let graph = entry.build_default()?;
+    let (bound, source) = weights(entry, &graph, None).or_else(|_| {
+        // Speed does not depend on the values: fall back to seeded weights when the asset is missing.
+        Ok::<_, anyhow::Error>((synthetic::init(&graph, UNTRAINED_SEED), Source::Untrained))
+    })?;
+    let engine = Engine::new(&graph, &bound)?;
+    let shape: Shape = graph.input_shape();
+    let numel = shape.checked_numel().context("input size")?;
+    let input = Tensor::new(shape, synthetic::unit_values(1, "input", numel))?;
+    for _ in 0..warmup {
+        engine.run(input.clone(), Capture::Output)?;
+    }
+    let mut times = Vec::with_capacity(iters);
+    for _ in 0..iters.max(1) {
+        let start = web_time::Instant::now();
+        engine.run(input.clone(), Capture::Output)?;
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times.get(times.len() / 2).copied().unwrap_or_default();
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    let threads = std::env::var("MATMUL_NUM_THREADS").unwrap_or_else(|_| "all cores".into());
+    writeln!(
+        out,
+        "{} on cpu at {}×{}, batch 1, {} runs ({} weights, GEMM threads: {threads}): median {median:.2} ms, mean {mean:.2} ms, min {:.2} ms",
+        entry.id,
+        shape.h,
+        shape.w,
+        times.len(),
+        if source.trained() { "trained" } else { "seeded" },
+        times.first().copied().unwrap_or_default()
+    )?;
+    Ok(())
+}
+
+/// How `convert` renames keys.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Rename {
+    /// lukemelas EfficientNet-PyTorch names (`_blocks.N._depthwise_conv`) to timm names.
+    EfficientnetPytorch,
+}
+
+/// `convscope convert`: read any checkpoint, rename, bind strictly to a model, write safetensors.
+pub fn convert(entry: &ModelEntry, input: &Path, output: &Path, rename: Option<Rename>, half: bool) -> Result<String> {
+    let graph = entry.build_default()?;
+    let bytes = read_file(input, convscope_weights::MAX_CHECKPOINT_BYTES, "checkpoint")?;
+    let mut checkpoint = Checkpoint::from_bytes(&bytes).with_context(|| format!("{}", input.display()))?;
+    if let Some(Rename::EfficientnetPytorch) = rename {
+        let repeats = efficientnet_repeats(&graph);
+        let mut renamed = Vec::with_capacity(checkpoint.tensors.len());
+        for (name, tensor) in checkpoint.tensors {
+            if name.ends_with("num_batches_tracked") {
+                continue;
+            }
+            let new = convert::efficientnet_pytorch_to_timm(&name, &repeats)
+                .with_context(|| format!("{name}: not an EfficientNet-PyTorch key"))?;
+            renamed.push((new, tensor));
+        }
+        checkpoint.tensors = renamed;
+    }
+    let bound = bind::bind(&graph, &checkpoint)
+        .map_err(|r| anyhow::anyhow!("{} does not fit {}: {}", input.display(), entry.id, r.summary()))?;
+    let source =
+        format!("{} converted by convscope convert", input.file_name().and_then(|n| n.to_str()).unwrap_or("?"));
+    let data = convert::to_safetensors(&bound, half, &[("source", &source), ("model", entry.id)])?;
+    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(output, &data).with_context(|| format!("writing {}", output.display()))?;
+    Ok(format!(
+        "{}: {} tensors, {} parameters from {} ({}) -> {} ({} MB, {})",
+        entry.id,
+        bound.tensors.len(),
+        checkpoint.parameter_count(),
+        input.display(),
+        checkpoint.format.name(),
+        output.display(),
+        data.len() >> 20,
+        if half { "float16" } else { "float32" }
+    ))
+}
+
+/// Blocks per stage of a timm-named EfficientNet graph (`blocks.S.I`).
+fn efficientnet_repeats(graph: &Graph) -> Vec<usize> {
+    let mut repeats: Vec<usize> = Vec::new();
+    for node in &graph.nodes {
+        let mut parts = node.name.split('.');
+        if let (Some("blocks"), Some(s), Some(i)) = (parts.next(), parts.next(), parts.next())
+            && let (Ok(s), Ok(i)) = (s.parse::<usize>(), i.parse::<usize>())
+        {
+            if repeats.len() <= s {
+                repeats.resize(s + 1, 0);
+            }
+            if let Some(r) = repeats.get_mut(s) {
+                *r = (*r).max(i + 1);
+            }
+        }
+    }
+    repeats
+}
