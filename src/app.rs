@@ -11,18 +11,20 @@ use crate::panels;
 pub enum Tab {
     Build,
     Layers,
+    Run,
     Compare,
     About,
 }
 
 impl Tab {
-    pub const ALL: [Self; 4] = [Self::Build, Self::Layers, Self::Compare, Self::About];
+    pub const ALL: [Self; 5] = [Self::Build, Self::Layers, Self::Run, Self::Compare, Self::About];
 
     /// The name in links.
     pub fn name(self) -> &'static str {
         match self {
             Self::Build => "build",
             Self::Layers => "layers",
+            Self::Run => "run",
             Self::Compare => "compare",
             Self::About => "about",
         }
@@ -36,6 +38,7 @@ impl Tab {
         match self {
             Self::Build => "Build",
             Self::Layers => "Layers",
+            Self::Run => "Run",
             Self::Compare => "Compare",
             Self::About => "About",
         }
@@ -52,6 +55,9 @@ pub struct ConvscopeApp {
     pub view: ModelView,
     pub tab: Tab,
     table: panels::TableState,
+    /// The photo, the run and its results.
+    pub inference: crate::inference::Inference,
+    maps: panels::MapsState,
     /// The comparison chart's data, built the first time the tab opens.
     zoo_points: Option<Vec<panels::ZooPoint>>,
     /// A message for the status bar (e.g. a link that named an unknown model).
@@ -86,6 +92,8 @@ impl ConvscopeApp {
             view: ModelView::default(),
             tab: Tab::Build,
             table: panels::TableState::default(),
+            inference: crate::inference::Inference::default(),
+            maps: panels::MapsState::default(),
             zoo_points: None,
             notice: None,
             #[cfg(target_arch = "wasm32")]
@@ -229,6 +237,11 @@ impl ConvscopeApp {
 
     /// Draw the whole shell into `ui`.
     pub fn shell_ui(&mut self, ui: &mut egui::Ui) {
+        // A dropped photo opens the Run tab; the run itself advances a few milliseconds per frame.
+        if ui.ctx().input(|i| !i.raw.dropped_files.is_empty()) {
+            self.tab = Tab::Run;
+        }
+        self.inference.update(ui.ctx(), &self.view);
         egui::Panel::top("top_bar").show(ui, |ui| {
             panels::top_bar_ui(ui, &self.status, &mut self.view, &mut self.show_backend_window);
         });
@@ -248,6 +261,7 @@ impl ConvscopeApp {
             match self.tab {
                 Tab::Build => panels::build_view_ui(ui, &mut self.view),
                 Tab::Layers => panels::layer_table_ui(ui, &mut self.view, &mut self.table),
+                Tab::Run => panels::run_view_ui(ui, &mut self.view, &mut self.inference, &mut self.maps),
                 Tab::Compare => {
                     let points = self.zoo_points.get_or_insert_with(|| panels::zoo_points(&self.view));
                     panels::compare_ui(ui, &mut self.view, points);

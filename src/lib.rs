@@ -4,8 +4,11 @@
 //! what the app knows about compute is in [`compute_status`]; the web entry point is in `web.rs`.
 
 mod app;
+mod assets;
+mod colormap;
 pub mod compute_status;
 mod fonts;
+pub mod inference;
 pub mod model_view;
 mod panels;
 #[cfg(target_arch = "wasm32")]

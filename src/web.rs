@@ -37,6 +37,7 @@ async fn start_eframe(web_probe: WebGpuProbe) -> Result<(), String> {
             web_options,
             Box::new(move |cc| {
                 let mut app = ConvscopeApp::new(cc, &web_probe);
+                listen_for_pasted_images(&cc.egui_ctx, &app.inference.inbox);
                 if let Some(hash) = web_sys::window().and_then(|w| w.location().hash().ok()) {
                     app.open_link(&hash);
                 }
@@ -180,4 +181,68 @@ pub fn download(file_name: &str, mime: &str, contents: &str) -> Result<(), Strin
     anchor.click();
     web_sys::Url::revoke_object_url(&url).ok();
     Ok(())
+}
+
+/// GET `url` (same origin) and return its bytes, or the reason it failed.
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|e| format!("{url}: {}", js_error_text(&e)))?;
+    let response: web_sys::Response = response.dyn_into().map_err(|_| format!("{url}: not a response"))?;
+    if !response.ok() {
+        return Err(format!("{url}: HTTP {} {}", response.status(), response.status_text()));
+    }
+    let buffer = response.array_buffer().map_err(|e| js_error_text(&e))?;
+    let buffer = wasm_bindgen_futures::JsFuture::from(buffer).await.map_err(|e| js_error_text(&e))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// Read a `File` (from the picker or a paste) into the photo inbox.
+fn read_file_into(file: web_sys::File, ctx: egui::Context, inbox: crate::assets::Inbox) {
+    let name = file.name();
+    wasm_bindgen_futures::spawn_local(async move {
+        let result = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+            Ok(buffer) => Ok(js_sys::Uint8Array::new(&buffer).to_vec()),
+            Err(e) => Err(js_error_text(&e)),
+        };
+        if let Ok(mut queue) = inbox.lock() {
+            queue.push((name, result));
+        }
+        ctx.request_repaint();
+    });
+}
+
+/// Open the browser's file picker for an image; the chosen file goes to the photo inbox.
+pub fn pick_image(ctx: &egui::Context, inbox: &crate::assets::Inbox) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    let Ok(input) = document.create_element("input").and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().map_err(JsValue::from))
+    else {
+        return;
+    };
+    input.set_type("file");
+    input.set_accept("image/png,image/jpeg,image/webp,image/gif,image/bmp");
+    let (ctx, inbox, picker) = (ctx.clone(), inbox.clone(), input.clone());
+    let on_change = wasm_bindgen::closure::Closure::once_into_js(move || {
+        if let Some(file) = picker.files().and_then(|files| files.get(0)) {
+            read_file_into(file, ctx, inbox);
+        }
+    });
+    input.set_onchange(Some(on_change.unchecked_ref()));
+    input.click();
+}
+
+/// Images pasted anywhere on the page go to the photo inbox.
+pub fn listen_for_pasted_images(ctx: &egui::Context, inbox: &crate::assets::Inbox) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    let (ctx, inbox) = (ctx.clone(), inbox.clone());
+    let handler = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::ClipboardEvent)>::new(move |event: web_sys::ClipboardEvent| {
+        let Some(files) = event.clipboard_data().and_then(|data| data.files()) else { return };
+        if let Some(file) = (0..files.length()).filter_map(|i| files.get(i)).find(|f| f.type_().starts_with("image/")) {
+            read_file_into(file, ctx.clone(), inbox.clone());
+        }
+    });
+    document.add_event_listener_with_callback("paste", handler.as_ref().unchecked_ref()).ok();
+    // The listener lives as long as the page.
+    handler.forget();
 }

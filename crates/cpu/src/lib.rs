@@ -71,19 +71,33 @@ pub struct Outputs {
     pub activations: Vec<Option<Tensor>>,
 }
 
-/// The engine for one bound graph.
+/// The engine for one bound graph; cheap to clone (the plan is shared).
 #[derive(Clone, Debug)]
 pub struct Engine {
-    pub plan: Plan,
+    pub plan: Arc<Plan>,
 }
 
 impl Engine {
     pub fn new(graph: &Graph, weights: &Bound) -> Result<Self, EngineError> {
-        Ok(Self { plan: Plan::new(graph, weights)? })
+        Ok(Self { plan: Arc::new(Plan::new(graph, weights)?) })
+    }
+
+    /// The node whose step computes `node`'s output, when `node` (a BN or activation) was fused into an
+    /// earlier convolution: its map is that convolution's output after the fused BN and activation.
+    pub fn fused_into(&self, node: NodeId) -> Option<NodeId> {
+        match self.plan.steps.get(node.0).map(|s| &s.kind) {
+            Some(StepKind::Fused { into }) => Some(*into),
+            _ => None,
+        }
+    }
+
+    /// The nodes fused into `node`'s step (its map is shown after them).
+    pub fn absorbs(&self, node: NodeId) -> &[NodeId] {
+        self.plan.steps.get(node.0).map_or(&[], |s| s.absorbs.as_slice())
     }
 
     /// Start a run on `input` (already preprocessed, CHW).
-    pub fn start(&self, input: Tensor, capture: Capture) -> Result<Run<'_>, EngineError> {
+    pub fn start(&self, input: Tensor, capture: Capture) -> Result<Run, EngineError> {
         if input.shape != self.plan.input {
             return Err(EngineError::Input(format!("the model takes {}, got {}", self.plan.input, input.shape)));
         }
@@ -92,7 +106,7 @@ impl Engine {
         if let Some(first) = values.first_mut() {
             *first = Some(input);
         }
-        Ok(Run { engine: self, values, next: 1, capture, scratch: Vec::new() })
+        Ok(Run { engine: self.clone(), values, next: 1, capture, scratch: Vec::new() })
     }
 
     /// Run to the end.
@@ -103,16 +117,17 @@ impl Engine {
     }
 }
 
-/// A run in progress: [`Run::step`] executes the next node.
-pub struct Run<'e> {
-    engine: &'e Engine,
+/// A run in progress: [`Run::step`] executes the next node. It owns what it needs, so the app can keep
+/// it across frames.
+pub struct Run {
+    engine: Engine,
     values: Vec<Option<Tensor>>,
     next: usize,
     capture: Capture,
     scratch: Vec<f32>,
 }
 
-impl Run<'_> {
+impl Run {
     /// `(steps done, steps in all)`.
     pub fn progress(&self) -> (usize, usize) {
         (self.next, self.engine.plan.steps.len())
@@ -125,7 +140,7 @@ impl Run<'_> {
 
     /// Execute one node; false once every node ran.
     pub fn step(&mut self) -> Result<bool, EngineError> {
-        let plan = &self.engine.plan;
+        let plan = Arc::clone(&self.engine.plan);
         let Some(step) = plan.steps.get(self.next) else { return Ok(false) };
         if !matches!(step.kind, StepKind::Fused { .. }) {
             let output = self.execute(step)?;
