@@ -133,6 +133,13 @@ impl ConvscopeApp {
                     }
                     _ => problems.push(format!("phi {value:?} ignored")),
                 },
+                "sample" => {
+                    if self.inference.request_sample(value) {
+                        self.tab = Tab::Run;
+                    } else {
+                        problems.push(format!("no sample photo {value:?}"));
+                    }
+                }
                 "width" => match value.parse::<f64>() {
                     Ok(w) if (0.1..=4.0).contains(&w) && self.view.entry().is_some_and(|e| e.width) => {
                         self.view.variant.width = w;
@@ -286,6 +293,7 @@ impl eframe::App for ConvscopeApp {
         {
             self.page.report(&self.status);
             self.page.report_link(&self.link());
+            self.page.report_result(&self.inference);
         }
     }
 }

@@ -42,7 +42,11 @@ impl Colormap {
                 let m = lo.abs().max(hi.abs()).max(f32::MIN_POSITIVE);
                 let t = (value / m).clamp(-1.0, 1.0);
                 let fade = |t: f32| (255.0 * (1.0 - t)) as u8;
-                if t >= 0.0 { Color32::from_rgb(255, fade(t), fade(t)) } else { Color32::from_rgb(fade(-t), fade(-t), 255) }
+                if t >= 0.0 {
+                    Color32::from_rgb(255, fade(t), fade(t))
+                } else {
+                    Color32::from_rgb(fade(-t), fade(-t), 255)
+                }
             }
             _ => {
                 let t = if hi > lo { ((value - lo) / (hi - lo)).clamp(0.0, 1.0) } else { 0.5 };
@@ -53,7 +57,8 @@ impl Colormap {
                 let x = t * (VIRIDIS.len() - 1) as f32;
                 let i = (x.floor() as usize).min(VIRIDIS.len() - 2);
                 let f = x - i as f32;
-                let (a, b) = (VIRIDIS.get(i).copied().unwrap_or_default(), VIRIDIS.get(i + 1).copied().unwrap_or_default());
+                let (a, b) =
+                    (VIRIDIS.get(i).copied().unwrap_or_default(), VIRIDIS.get(i + 1).copied().unwrap_or_default());
                 let mix = |k: usize| {
                     let (p, q) = (f32::from(a.get(k).copied().unwrap_or(0)), f32::from(b.get(k).copied().unwrap_or(0)));
                     (p + (q - p) * f) as u8

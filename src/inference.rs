@@ -90,6 +90,8 @@ pub struct Inference {
     running: Option<Running>,
     pub result: Option<RunResult>,
     pending_samples: Vec<(String, Slot)>,
+    /// Samples a link asked for, loaded on the next frame.
+    requested_samples: Vec<String>,
 }
 
 enum PretrainedState {
@@ -103,6 +105,16 @@ impl Inference {
     pub fn load_sample(&mut self, ctx: &egui::Context, file: &str) {
         let slot = assets::load(ctx, &format!("samples/{file}"));
         self.pending_samples.push((file.to_owned(), slot));
+    }
+
+    /// Load a sample on the next frame (from a link, which has no egui context at hand). False if
+    /// `file` is not one of [`SAMPLES`].
+    pub fn request_sample(&mut self, file: &str) -> bool {
+        let known = SAMPLES.iter().any(|(f, _)| *f == file);
+        if known {
+            self.requested_samples.push(file.to_owned());
+        }
+        known
     }
 
     /// Progress of the run in progress: `(done, total, next node)`.
@@ -120,6 +132,9 @@ impl Inference {
 
     /// Take new photos, and advance the run for the current model and photo by one frame's budget.
     pub fn update(&mut self, ctx: &egui::Context, view: &ModelView) {
+        for file in std::mem::take(&mut self.requested_samples) {
+            self.load_sample(ctx, &file);
+        }
         self.take_photos(ctx);
         let (Some(entry), Ok(model)) = (view.entry(), view.model.as_ref()) else { return };
         if self.photo.is_none() {
@@ -238,10 +253,9 @@ impl Inference {
         let mut label = WeightsLabel::Untrained;
         let mut bound = None;
         if let Some(pretrained) = entry.pretrained {
-            let state = self
-                .pretrained
-                .entry(pretrained.asset)
-                .or_insert_with(|| PretrainedState::Loading(assets::load(ctx, &format!("weights/{}", pretrained.asset))));
+            let state = self.pretrained.entry(pretrained.asset).or_insert_with(|| {
+                PretrainedState::Loading(assets::load(ctx, &format!("weights/{}", pretrained.asset)))
+            });
             if let PretrainedState::Loading(slot) = state {
                 match assets::take(slot) {
                     None => return None,
@@ -261,9 +275,16 @@ impl Inference {
                         label = WeightsLabel::Pretrained(pretrained.source);
                     }
                     // Another width or resolution-dependent shape: the pretrained weights do not fit.
-                    Err(report) => label = WeightsLabel::Unavailable(format!("the pretrained weights do not fit this variant: {}", report.summary())),
+                    Err(report) => {
+                        label = WeightsLabel::Unavailable(format!(
+                            "the pretrained weights do not fit this variant: {}",
+                            report.summary()
+                        ))
+                    }
                 },
-                PretrainedState::Failed(e) => label = WeightsLabel::Unavailable(format!("the pretrained weights did not load: {e}")),
+                PretrainedState::Failed(e) => {
+                    label = WeightsLabel::Unavailable(format!("the pretrained weights did not load: {e}"))
+                }
                 PretrainedState::Loading(_) => return None,
             }
         }
@@ -281,7 +302,8 @@ impl Inference {
         // Files dropped on the window.
         let dropped = ctx.input(|i| i.raw.dropped_files.clone());
         for file in dropped {
-            let name = file.path().file_name().map_or_else(|| "dropped file".to_owned(), |n| n.to_string_lossy().into_owned());
+            let name =
+                file.path().file_name().map_or_else(|| "dropped file".to_owned(), |n| n.to_string_lossy().into_owned());
             #[cfg(not(target_arch = "wasm32"))]
             self.receive(name, file.bytes());
             #[cfg(target_arch = "wasm32")]

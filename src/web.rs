@@ -86,6 +86,7 @@ async fn probe_webgpu() -> WebGpuProbe {
 pub struct PageReport {
     last: Option<ComputeStatus>,
     last_link: String,
+    last_result: Option<(String, u64)>,
 }
 
 impl PageReport {
@@ -107,6 +108,25 @@ impl PageReport {
             }
         }
         self.last = Some(status.clone());
+    }
+
+    /// The latest run's top-1 and CPU time, for scripts and the end-to-end tests: `data-top1`,
+    /// `data-top1-probability`, `data-run-model`, `data-run-ms`, `data-weights`.
+    pub fn report_result(&mut self, inference: &crate::inference::Inference) {
+        let Some(result) = &inference.result else { return };
+        let key = (result.key.id.to_owned(), result.millis.to_bits());
+        if self.last_result.as_ref() == Some(&key) {
+            return;
+        }
+        let classes = convscope_zoo::imagenet_classes();
+        if let Some((class, p)) = result.top.first() {
+            set_root_attribute("data-top1", classes.get(*class).copied().unwrap_or("?"));
+            set_root_attribute("data-top1-probability", &format!("{p:.4}"));
+        }
+        set_root_attribute("data-run-model", result.key.id);
+        set_root_attribute("data-run-ms", &format!("{:.0}", result.millis));
+        set_root_attribute("data-weights", if result.weights.trained() { "pretrained" } else { "untrained" });
+        self.last_result = Some(key);
     }
 
     /// Keep the address bar's fragment equal to the current view, so the address can be shared.
@@ -216,7 +236,8 @@ fn read_file_into(file: web_sys::File, ctx: egui::Context, inbox: crate::assets:
 /// Open the browser's file picker for an image; the chosen file goes to the photo inbox.
 pub fn pick_image(ctx: &egui::Context, inbox: &crate::assets::Inbox) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
-    let Ok(input) = document.create_element("input").and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().map_err(JsValue::from))
+    let Ok(input) =
+        document.create_element("input").and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().map_err(JsValue::from))
     else {
         return;
     };
@@ -236,12 +257,16 @@ pub fn pick_image(ctx: &egui::Context, inbox: &crate::assets::Inbox) {
 pub fn listen_for_pasted_images(ctx: &egui::Context, inbox: &crate::assets::Inbox) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
     let (ctx, inbox) = (ctx.clone(), inbox.clone());
-    let handler = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::ClipboardEvent)>::new(move |event: web_sys::ClipboardEvent| {
-        let Some(files) = event.clipboard_data().and_then(|data| data.files()) else { return };
-        if let Some(file) = (0..files.length()).filter_map(|i| files.get(i)).find(|f| f.type_().starts_with("image/")) {
-            read_file_into(file, ctx.clone(), inbox.clone());
-        }
-    });
+    let handler = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::ClipboardEvent)>::new(
+        move |event: web_sys::ClipboardEvent| {
+            let Some(files) = event.clipboard_data().and_then(|data| data.files()) else { return };
+            if let Some(file) =
+                (0..files.length()).filter_map(|i| files.get(i)).find(|f| f.type_().starts_with("image/"))
+            {
+                read_file_into(file, ctx.clone(), inbox.clone());
+            }
+        },
+    );
     document.add_event_listener_with_callback("paste", handler.as_ref().unchecked_ref()).ok();
     // The listener lives as long as the page.
     handler.forget();

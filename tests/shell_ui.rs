@@ -271,7 +271,9 @@ fn run_to_end(harness: &mut Harness<'static, ConvscopeApp>) {
         harness.step();
         let state = harness.state();
         let current = state.view.entry().map(|e| e.id);
-        if state.inference.result.as_ref().is_some_and(|r| Some(r.key.id) == current) && state.inference.progress().is_none() {
+        if state.inference.result.as_ref().is_some_and(|r| Some(r.key.id) == current)
+            && state.inference.progress().is_none()
+        {
             harness.run();
             return;
         }

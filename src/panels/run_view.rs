@@ -69,7 +69,8 @@ pub fn run_view_ui(ui: &mut egui::Ui, view: &mut ModelView, inference: &mut Infe
             }
         }
         #[cfg(target_arch = "wasm32")]
-        if ui.button("Open image…").on_hover_text("Choose a photo from this computer (it never leaves it)").clicked() {
+        if ui.button("Open image…").on_hover_text("Choose a photo from this computer (it never leaves it)").clicked()
+        {
             crate::web::pick_image(ui.ctx(), &inference.inbox);
         }
         ui.weak(if cfg!(target_arch = "wasm32") {
@@ -86,8 +87,10 @@ pub fn run_view_ui(ui: &mut egui::Ui, view: &mut ModelView, inference: &mut Infe
         ui.add_space(24.0);
         ui.vertical_centered(|ui| {
             ui.heading("Run the network on a photo");
-            ui.label("Pick a sample above or drop your own photo: convscope preprocesses it as the model expects, runs it \
-                      on this machine, and shows the top-5 guesses and the feature maps of every layer.");
+            ui.label(
+                "Pick a sample above or drop your own photo: convscope preprocesses it as the model expects, runs it \
+                      on this machine, and shows the top-5 guesses and the feature maps of every layer.",
+            );
         });
         return;
     };
@@ -153,7 +156,8 @@ fn guesses_ui(ui: &mut egui::Ui, view: &ModelView, inference: &Inference, id: &s
                 .on_hover_text("This model has no pretrained weights here; its guesses are meaningless, its maps show what random filters do.");
         }
         WeightsLabel::Unavailable(why) => {
-            ui.colored_label(ui.visuals().warn_fg_color, "UNTRAINED (pretrained weights unavailable)").on_hover_text(why);
+            ui.colored_label(ui.visuals().warn_fg_color, "UNTRAINED (pretrained weights unavailable)")
+                .on_hover_text(why);
         }
     }
     let classes = convscope_zoo::imagenet_classes();
@@ -256,7 +260,8 @@ fn maps_ui(
                 stats.sparsity * 100.0
             ));
             let side = ui.available_width().min(ui.available_height() - 8.0).max(64.0);
-            let response = ui.add(egui::Image::new(texture).fit_to_exact_size(egui::vec2(side, side)).sense(egui::Sense::hover()));
+            let response =
+                ui.add(egui::Image::new(texture).fit_to_exact_size(egui::vec2(side, side)).sense(egui::Sense::hover()));
             hover_value(&response, tensor, channel, values);
         }
         return;
@@ -269,8 +274,9 @@ fn maps_ui(
             ui.spacing_mut().item_spacing = egui::vec2(4.0, 4.0);
             for (channel, texture) in textures.iter().enumerate() {
                 let Some(values) = tensor.data.get(channel * plane..(channel + 1) * plane) else { continue };
-                let response =
-                    ui.add(egui::Image::new(texture).fit_to_exact_size(egui::vec2(cell, cell)).sense(egui::Sense::click()));
+                let response = ui.add(
+                    egui::Image::new(texture).fit_to_exact_size(egui::vec2(cell, cell)).sense(egui::Sense::click()),
+                );
                 hover_value(&response, tensor, channel, values);
                 if response.clicked() {
                     maps.zoom = Some(channel);

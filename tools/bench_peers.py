@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""convscope's CPU engine against onnxruntime and tract, same models, same machine, same run.
+
+Not run in CI. Needs the tools venv plus `pip install onnxruntime onnx onnxscript` and `cargo install
+tract-cli`; run from the repository root after `cargo build --release -p convscope-cli`:
+
+    /tmp/torch-venv/bin/python tools/bench_peers.py
+
+For EfficientNet-Lite0 (timm tf_efficientnet_lite0, the zoo's structure) and MobileNetV2 (torchvision)
+at 224², batch 1: exports ONNX (opset 17), times onnxruntime with 1 thread and with all cores, tract
+(`tract <model.onnx> -i 1,3,224,224,f32 -O bench`), and `convscope bench` with MATMUL_NUM_THREADS=1 and
+unset. Prints a Markdown table of median milliseconds and the ratios.
+"""
+
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import timm
+import torch
+import torchvision
+
+OUT = Path("target/bench-peers")
+MODELS = {
+    "efficientnet_lite0": lambda: timm.create_model("tf_efficientnet_lite0", pretrained=False),
+    "mobilenet_v2": lambda: torchvision.models.mobilenet_v2(weights=None),
+}
+ITERS = 30
+
+
+def export(name):
+    path = OUT / f"{name}.onnx"
+    if not path.exists():
+        model = MODELS[name]().eval()
+        torch.onnx.export(model, torch.zeros(1, 3, 224, 224), path, opset_version=17, dynamo=False,
+                          input_names=["input"], output_names=["logits"])
+    return path
+
+
+def ort_ms(path, threads):
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    for _ in range(3):
+        session.run(None, {"input": x})
+    times = []
+    for _ in range(ITERS):
+        start = time.perf_counter()
+        session.run(None, {"input": x})
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def tract_ms(path):
+    out = subprocess.run(["tract", str(path), "-i", "1,3,224,224,f32", "-O", "bench"],
+                         capture_output=True, text=True, check=True).stdout + ""
+    match = re.search(r"([0-9.]+)\s*ms/i", out) or re.search(r"Bench ran .* ([0-9.]+)\s*ms", out)
+    if not match:
+        raise RuntimeError(f"cannot read tract's output: {out[-500:]}")
+    return float(match.group(1))
+
+
+def convscope_ms(name, threads):
+    env = dict(os.environ)
+    if threads:
+        env["MATMUL_NUM_THREADS"] = str(threads)
+    else:
+        env.pop("MATMUL_NUM_THREADS", None)
+    out = subprocess.run(["target/release/convscope", "bench", name, "--iters", str(ITERS)],
+                         capture_output=True, text=True, check=True, env=env).stdout
+    return float(re.search(r"median ([0-9.]+) ms", out).group(1))
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    print(f"onnxruntime {ort.__version__}, torch {torch.__version__}, {os.cpu_count()} cores\n")
+    print("| model | convscope 1 thread | onnxruntime 1 thread | ratio | tract | ratio | convscope all cores | onnxruntime all cores |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in sys.argv[1:] or MODELS:
+        path = export(name)
+        ours1, ours = convscope_ms(name, 1), convscope_ms(name, 0)
+        ort1, ort_all = ort_ms(path, 1), ort_ms(path, 0)
+        tr = tract_ms(path)
+        print(f"| {name} | {ours1:.1f} ms | {ort1:.1f} ms | {ort1 / ours1:.2f}× | {tr:.1f} ms | {tr / ours1:.2f}× "
+              f"| {ours:.1f} ms | {ort_all:.1f} ms |")
+
+
+if __name__ == "__main__":
+    main()
