@@ -8,7 +8,7 @@ tract-cli`; run from the repository root after `cargo build --release -p convsco
 
 For EfficientNet-Lite0 (timm tf_efficientnet_lite0, the zoo's structure) and MobileNetV2 (torchvision)
 at 224², batch 1: exports ONNX (opset 17), times onnxruntime with 1 thread and with all cores, tract
-(`tract <model.onnx> -i 1,3,224,224,f32 -O bench`), and `convscope bench` with MATMUL_NUM_THREADS=1 and
+(`tract <model.onnx> -O bench --allow-random-input`), and `convscope bench` with MATMUL_NUM_THREADS=1 and
 unset. Prints a Markdown table of median milliseconds and the ratios.
 """
 
@@ -28,7 +28,7 @@ import torchvision
 
 OUT = Path("target/bench-peers")
 MODELS = {
-    "efficientnet_lite0": lambda: timm.create_model("tf_efficientnet_lite0", pretrained=False),
+    "efficientnet_lite0": lambda: timm.create_model("tf_efficientnet_lite0", pretrained=False, exportable=True),
     "mobilenet_v2": lambda: torchvision.models.mobilenet_v2(weights=None),
 }
 ITERS = 30
@@ -40,6 +40,14 @@ def export(name):
         model = MODELS[name]().eval()
         torch.onnx.export(model, torch.zeros(1, 3, 224, 224), path, opset_version=17, dynamo=False,
                           input_names=["input"], output_names=["logits"])
+        # Fix the output's shape (the exporter leaves symbolic dims that tract cannot unify with batch 1).
+        import onnx
+
+        proto = onnx.load(path)
+        for dim, value in zip(proto.graph.output[0].type.tensor_type.shape.dim, (1, 1000)):
+            dim.ClearField("dim_param")
+            dim.dim_value = value
+        onnx.save(proto, path)
     return path
 
 
@@ -61,7 +69,7 @@ def ort_ms(path, threads):
 
 
 def tract_ms(path):
-    out = subprocess.run(["tract", str(path), "-i", "1,3,224,224,f32", "-O", "bench"],
+    out = subprocess.run(["tract", str(path), "-O", "bench", "--allow-random-input"],
                          capture_output=True, text=True, check=True).stdout + ""
     match = re.search(r"([0-9.]+)\s*ms/i", out) or re.search(r"Bench ran .* ([0-9.]+)\s*ms", out)
     if not match:

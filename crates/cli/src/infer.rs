@@ -241,6 +241,20 @@ pub fn bench(entry: &ModelEntry, iters: usize, warmup: usize, out: &mut impl std
         engine.run(input.clone(), Capture::Output)?;
         times.push(start.elapsed().as_secs_f64() * 1e3);
     }
+    // Where the time goes: one more run, node by node, summed by kind of step.
+    let mut by_kind: std::collections::BTreeMap<String, (f64, usize)> = std::collections::BTreeMap::new();
+    let mut run = engine.start(input.clone(), Capture::Output)?;
+    loop {
+        let kind = run.next_node().and_then(|n| engine.plan.steps.get(n.0)).map(step_kind).unwrap_or_default();
+        let start = web_time::Instant::now();
+        let more = run.step()?;
+        let entry = by_kind.entry(kind).or_default();
+        entry.0 += start.elapsed().as_secs_f64() * 1e3;
+        entry.1 += 1;
+        if !more {
+            break;
+        }
+    }
     times.sort_by(f64::total_cmp);
     let median = times.get(times.len() / 2).copied().unwrap_or_default();
     let mean = times.iter().sum::<f64>() / times.len() as f64;
@@ -255,7 +269,30 @@ pub fn bench(entry: &ModelEntry, iters: usize, warmup: usize, out: &mut impl std
         if source.trained() { "trained" } else { "seeded" },
         times.first().copied().unwrap_or_default()
     )?;
+    let mut kinds: Vec<(String, (f64, usize))> = by_kind.into_iter().filter(|(k, _)| !k.is_empty()).collect();
+    kinds.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));
+    let shown: Vec<String> = kinds.iter().take(6).map(|(k, (ms, n))| format!("{k} {ms:.2} ms ({n})")).collect();
+    writeln!(out, "  time by step: {}", shown.join(", "))?;
     Ok(())
+}
+
+/// A short name for what a step computes, for the profile.
+fn step_kind(step: &convscope_cpu::Step) -> String {
+    use convscope_cpu::StepKind as K;
+    match &step.kind {
+        K::Conv(c) => {
+            let k = c.conv.kernel;
+            let dw = c.conv.groups == c.conv.in_channels && c.conv.groups > 1;
+            format!("conv {:?}{} {}×{}", c.method, if dw { " dw" } else { "" }, k[0], k[1])
+        }
+        K::Fused { .. } | K::Input => String::new(),
+        K::Affine { .. } => "batch norm".into(),
+        K::Activation(a) => a.name().into(),
+        K::Binary { multiply: true } => "mul".into(),
+        K::Binary { multiply: false } => "add".into(),
+        K::Linear { .. } => "linear".into(),
+        other => format!("{other:?}").split([' ', '{', '(']).next().unwrap_or("").to_owned(),
+    }
 }
 
 /// How `convert` renames keys.
