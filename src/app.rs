@@ -248,6 +248,10 @@ impl ConvscopeApp {
         if ui.ctx().input(|i| !i.raw.dropped_files.is_empty()) {
             self.tab = Tab::Run;
         }
+        if let Some(id) = self.inference.switch_to.take() {
+            self.view.select_id(id);
+            self.tab = Tab::Run;
+        }
         self.inference.update(ui.ctx(), &self.view);
         egui::Panel::top("top_bar").show(ui, |ui| {
             panels::top_bar_ui(ui, &self.status, &mut self.view, &mut self.show_backend_window);

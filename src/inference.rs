@@ -33,6 +33,8 @@ pub const SAMPLES: [(&str, &str); 3] =
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WeightsLabel {
     Pretrained(&'static str),
+    /// A checkpoint the user dropped or opened.
+    File(String),
     Untrained,
     /// The pretrained weights could not be loaded; the model runs untrained.
     Unavailable(String),
@@ -40,7 +42,7 @@ pub enum WeightsLabel {
 
 impl WeightsLabel {
     pub fn trained(&self) -> bool {
-        matches!(self, Self::Pretrained(_))
+        matches!(self, Self::Pretrained(_) | Self::File(_))
     }
 }
 
@@ -92,6 +94,10 @@ pub struct Inference {
     pending_samples: Vec<(String, Slot)>,
     /// Samples a link asked for, loaded on the next frame.
     requested_samples: Vec<String>,
+    /// A checkpoint the user gave: its file name, contents and the zoo model it fits.
+    pub checkpoint: Option<(String, Arc<Checkpoint>, &'static str)>,
+    /// A model the app should switch to (the one a dropped checkpoint fits).
+    pub switch_to: Option<&'static str>,
 }
 
 enum PretrainedState {
@@ -252,6 +258,23 @@ impl Inference {
         }
         let mut label = WeightsLabel::Untrained;
         let mut bound = None;
+        if let Some((name, checkpoint, id)) = self.checkpoint.as_ref().filter(|(_, _, id)| *id == entry.id) {
+            match bind::bind(graph, checkpoint) {
+                Ok(b) => {
+                    let engine = Engine::new(graph, &b);
+                    return match engine {
+                        Ok(engine) => Some((engine, WeightsLabel::File(name.clone()))),
+                        Err(e) => {
+                            self.message = Some(format!("{name}: {e}"));
+                            None
+                        }
+                    };
+                }
+                Err(report) => {
+                    self.message = Some(format!("{name} fits {id} only at its default settings: {}", report.summary()));
+                }
+            }
+        }
         if let Some(pretrained) = entry.pretrained {
             let state = self.pretrained.entry(pretrained.asset).or_insert_with(|| {
                 PretrainedState::Loading(assets::load(ctx, &format!("weights/{}", pretrained.asset)))
@@ -332,10 +355,24 @@ impl Inference {
         self.pending_samples = still;
     }
 
-    /// A photo's bytes arrived: decode it (bounded) or say why not, keeping the previous photo.
+    /// A file's bytes arrived: a photo (decoded, bounded) or a checkpoint (read, matched against the
+    /// zoo); anything else is named and the previous photo kept.
     pub fn receive(&mut self, name: String, bytes: Result<Vec<u8>, String>) {
-        let decoded = bytes.and_then(|b| convscope_input::decode(&b).map_err(|e| e.to_string()));
-        match decoded {
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(e) => {
+                self.message = Some(format!("{name}: {e}"));
+                return;
+            }
+        };
+        let decoded = convscope_input::decode(&bytes);
+        if let Err(convscope_input::ImageError::NotAnImage(_)) = &decoded
+            && looks_like_checkpoint(&name, &bytes)
+        {
+            self.receive_checkpoint(name, &bytes);
+            return;
+        }
+        match decoded.map_err(|e| e.to_string()) {
             Ok(photo) => {
                 self.photo = Some((name, photo));
                 self.photo_generation += 1;
@@ -343,6 +380,57 @@ impl Inference {
                 self.running = None;
             }
             Err(e) => self.message = Some(format!("{name}: {e}")),
+        }
+    }
+}
+
+/// Checkpoint files by name or by their first bytes (zip, PyTorch's legacy pickle, safetensors' header).
+fn looks_like_checkpoint(name: &str, bytes: &[u8]) -> bool {
+    let lower = name.to_lowercase();
+    [".pth", ".pt", ".bin", ".ckpt", ".safetensors"].iter().any(|ext| lower.ends_with(ext))
+        || bytes.starts_with(b"PK\x03\x04")
+        || bytes.starts_with(&[0x80, 0x02, 0x8a, 0x0a])
+        || bytes.get(8) == Some(&b'{')
+}
+
+impl Inference {
+    /// Read a checkpoint, find the zoo model it fits exactly and switch to it, or say what is closest.
+    fn receive_checkpoint(&mut self, name: String, bytes: &[u8]) {
+        let checkpoint = match Checkpoint::from_bytes(bytes) {
+            Ok(c) => c,
+            Err(e) => {
+                self.message = Some(format!("{name}: {e}"));
+                return;
+            }
+        };
+        let shapes: std::collections::BTreeMap<String, Vec<usize>> = checkpoint
+            .tensors
+            .iter()
+            .filter(|(n, _)| !n.ends_with("num_batches_tracked"))
+            .map(|(n, t)| (n.clone(), t.shape.clone()))
+            .collect();
+        let ranked =
+            convscope_zoo::fit::rank(&shapes, |g| bind::expected(g).into_iter().map(|e| (e.key, e.shape)).collect());
+        match ranked.first() {
+            Some(best) if best.is_exact() => {
+                self.message = Some(format!(
+                    "{name}: {} tensors ({}), fits {} — running it with these weights",
+                    checkpoint.tensors.len(),
+                    checkpoint.format.name(),
+                    best.id
+                ));
+                self.checkpoint = Some((name, Arc::new(checkpoint), best.id));
+                self.switch_to = Some(best.id);
+                self.result = None;
+                self.running = None;
+            }
+            Some(best) => {
+                self.message = Some(format!(
+                    "{name} fits no zoo model exactly; the closest is {} ({} missing, {} unexpected, {} of another shape)",
+                    best.id, best.missing, best.unexpected, best.mismatched
+                ));
+            }
+            None => self.message = Some(format!("{name}: no zoo model to compare with")),
         }
     }
 }

@@ -242,7 +242,7 @@ pub fn pick_image(ctx: &egui::Context, inbox: &crate::assets::Inbox) {
         return;
     };
     input.set_type("file");
-    input.set_accept("image/png,image/jpeg,image/webp,image/gif,image/bmp");
+    input.set_accept("image/png,image/jpeg,image/webp,image/gif,image/bmp,.pth,.pt,.bin,.safetensors");
     let (ctx, inbox, picker) = (ctx.clone(), inbox.clone(), input.clone());
     let on_change = wasm_bindgen::closure::Closure::once_into_js(move || {
         if let Some(file) = picker.files().and_then(|files| files.get(0)) {

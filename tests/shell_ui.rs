@@ -321,3 +321,24 @@ fn a_file_that_is_not_an_image_is_named_and_the_photo_kept() {
     harness.get_by_label_contains("notes.txt: this is not an image convscope can read");
     assert!(harness.state().inference.photo.is_none());
 }
+
+#[test]
+fn a_dropped_checkpoint_finds_its_model_and_runs_with_it() {
+    let mut harness = app_on(Tab::Run);
+    // torchvision squeezenet1_1, random init, float16 zip checkpoint (tools/cli_fixtures.py).
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/crates/cli/tests/fixtures/squeezenet1_1_f16.pt"))
+        .expect("fixture");
+    harness.state_mut().inference.receive("squeezenet1_1_f16.pt".to_owned(), Ok(bytes));
+    harness.run();
+    assert_eq!(harness.state().view.entry().map(|e| e.id), Some("squeezenet1_1"));
+    let ctx = harness.ctx.clone();
+    harness.state_mut().inference.load_sample(&ctx, "coffee.png");
+    run_to_end(&mut harness);
+    harness.get_by_label_contains("weights from squeezenet1_1_f16.pt");
+    // A checkpoint that fits nothing exactly says what is closest.
+    let sq = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/crates/weights/tests/fixtures/tiny.safetensors"))
+        .expect("fixture");
+    harness.state_mut().inference.receive("tiny.safetensors".to_owned(), Ok(sq));
+    harness.run();
+    harness.get_by_label_contains("tiny.safetensors fits no zoo model exactly");
+}

@@ -74,9 +74,9 @@ pub fn run_view_ui(ui: &mut egui::Ui, view: &mut ModelView, inference: &mut Infe
             crate::web::pick_image(ui.ctx(), &inference.inbox);
         }
         ui.weak(if cfg!(target_arch = "wasm32") {
-            "or drop / paste a photo (PNG, JPEG, WebP, GIF, BMP)"
+            "or drop / paste a photo (PNG, JPEG, WebP, GIF, BMP) — or drop a checkpoint (.pth, .pt, .safetensors)"
         } else {
-            "or drop a photo on the window (PNG, JPEG, WebP, GIF, BMP)"
+            "or drop a photo (PNG, JPEG, WebP, GIF, BMP) or a checkpoint (.pth, .pt, .safetensors) on the window"
         });
     });
     if let Some(message) = &inference.message {
@@ -150,6 +150,9 @@ fn guesses_ui(ui: &mut egui::Ui, view: &ModelView, inference: &Inference, id: &s
     match &result.weights {
         WeightsLabel::Pretrained(source) => {
             ui.colored_label(egui::Color32::from_rgb(60, 179, 113), "pretrained (ImageNet-1k)").on_hover_text(*source);
+        }
+        WeightsLabel::File(name) => {
+            ui.colored_label(egui::Color32::from_rgb(60, 179, 113), format!("weights from {name}"));
         }
         WeightsLabel::Untrained => {
             ui.colored_label(ui.visuals().warn_fg_color, "UNTRAINED: seeded He initialization")
