@@ -248,8 +248,11 @@ impl ConvscopeApp {
         if ui.ctx().input(|i| !i.raw.dropped_files.is_empty()) {
             self.tab = Tab::Run;
         }
-        if let Some(id) = self.inference.switch_to.take() {
-            self.view.select_id(id);
+        if let Some((id, variant)) = self.inference.switch_to.take() {
+            if self.view.select_id(id) {
+                self.view.variant = variant;
+                self.view.rebuild();
+            }
             self.tab = Tab::Run;
         }
         self.inference.update(ui.ctx(), &self.view);

@@ -97,7 +97,7 @@ pub struct Inference {
     /// A checkpoint the user gave: its file name, contents and the zoo model it fits.
     pub checkpoint: Option<(String, Arc<Checkpoint>, &'static str)>,
     /// A model the app should switch to (the one a dropped checkpoint fits).
-    pub switch_to: Option<&'static str>,
+    pub switch_to: Option<(&'static str, Variant)>,
 }
 
 enum PretrainedState {
@@ -417,17 +417,20 @@ impl Inference {
                     "{name}: {} tensors ({}), fits {} — running it with these weights",
                     checkpoint.tensors.len(),
                     checkpoint.format.name(),
-                    best.id
+                    best.describe()
                 ));
                 self.checkpoint = Some((name, Arc::new(checkpoint), best.id));
-                self.switch_to = Some(best.id);
+                self.switch_to = Some((best.id, best.variant));
                 self.result = None;
                 self.running = None;
             }
             Some(best) => {
                 self.message = Some(format!(
                     "{name} fits no zoo model exactly; the closest is {} ({} missing, {} unexpected, {} of another shape)",
-                    best.id, best.missing, best.unexpected, best.mismatched
+                    best.describe(),
+                    best.missing,
+                    best.unexpected,
+                    best.mismatched
                 ));
             }
             None => self.message = Some(format!("{name}: no zoo model to compare with")),

@@ -70,10 +70,13 @@ pub fn bind_file(entry: &ModelEntry, graph: &Graph, path: &Path) -> Result<Bound
         let ranked =
             convscope_zoo::fit::rank(&names, |g| bind::expected(g).into_iter().map(|e| (e.key, e.shape)).collect());
         let hint = match ranked.first() {
-            Some(best) if best.is_exact() && best.id != entry.id => format!("; it fits {} (run that model)", best.id),
+            Some(best) if best.is_exact() => format!("; it fits {} (run that model)", best.describe()),
             Some(best) if best.id != entry.id => format!(
                 "; the closest zoo model is {} ({} missing, {} unexpected, {} mismatched)",
-                best.id, best.missing, best.unexpected, best.mismatched
+                best.describe(),
+                best.missing,
+                best.unexpected,
+                best.mismatched
             ),
             _ => String::new(),
         };

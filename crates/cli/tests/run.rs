@@ -200,6 +200,17 @@ fn bad_input_exits_non_zero_with_one_line() {
         &["run", "mobilenet_v2", "--weights", &fixture("squeezenet1_1_f16.pt"), "--image", &sample("coffee.png")],
         "it fits squeezenet1_1",
     );
+    fails_with(
+        &[
+            "run",
+            "mobilenet_v1",
+            "--weights",
+            &fixture("mobilenet_v1_025_f16.safetensors"),
+            "--image",
+            &sample("coffee.png"),
+        ],
+        "it fits mobilenet_v1 --width 0.25",
+    );
     fails_with(&["run", "squeezenet1_1", "--input", &fixture("input_48.npy")], "takes [1, 3, 224, 224]");
     fails_with(&["run", "squeezenet1_1"], "give an image");
     fails_with(&["run", "resnet50", "--width", "0.5", "--image", &sample("coffee.png")], "no width multiplier");
