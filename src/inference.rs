@@ -227,7 +227,7 @@ impl Inference {
         let wall = running.started.elapsed().as_secs_f64() * 1e3;
         match running.run.finish() {
             Ok(outputs) => {
-                let top = top_k(&outputs.output.data, 5);
+                let top = convscope_cpu::top_k(&outputs.output.data, 5);
                 log::info!("{}: ran in {:.0} ms of compute ({wall:.0} ms wall)", running.key.id, running.busy_ms);
                 self.result = Some(RunResult {
                     key: running.key,
@@ -261,21 +261,15 @@ impl Inference {
         if let Some((name, checkpoint, id)) = self.checkpoint.as_ref().filter(|(_, _, id)| *id == entry.id) {
             match bind::bind(graph, checkpoint) {
                 Ok(b) => {
-                    let engine = Engine::new(graph, &b);
-                    return match engine {
-                        Ok(engine) => Some((engine, WeightsLabel::File(name.clone()))),
-                        Err(e) => {
-                            self.message = Some(format!("{name}: {e}"));
-                            None
-                        }
-                    };
+                    bound = Some(b);
+                    label = WeightsLabel::File(name.clone());
                 }
                 Err(report) => {
-                    self.message = Some(format!("{name} fits {id} only at its default settings: {}", report.summary()));
+                    self.message = Some(format!("{name} does not fit this variant of {id}: {}", report.summary()));
                 }
             }
         }
-        if let Some(pretrained) = entry.pretrained {
+        if let Some(pretrained) = entry.pretrained.filter(|_| bound.is_none()) {
             let state = self.pretrained.entry(pretrained.asset).or_insert_with(|| {
                 PretrainedState::Loading(assets::load(ctx, &format!("weights/{}", pretrained.asset)))
             });
@@ -403,14 +397,7 @@ impl Inference {
                 return;
             }
         };
-        let shapes: std::collections::BTreeMap<String, Vec<usize>> = checkpoint
-            .tensors
-            .iter()
-            .filter(|(n, _)| !n.ends_with("num_batches_tracked"))
-            .map(|(n, t)| (n.clone(), t.shape.clone()))
-            .collect();
-        let ranked =
-            convscope_zoo::fit::rank(&shapes, |g| bind::expected(g).into_iter().map(|e| (e.key, e.shape)).collect());
+        let ranked = convscope_zoo::fit::rank(&checkpoint.shapes(), bind::needs);
         match ranked.first() {
             Some(best) if best.is_exact() => {
                 self.message = Some(format!(
@@ -436,15 +423,4 @@ impl Inference {
             None => self.message = Some(format!("{name}: no zoo model to compare with")),
         }
     }
-}
-
-/// The `k` largest softmax probabilities of `logits`, best first.
-pub fn top_k(logits: &[f32], k: usize) -> Vec<(usize, f32)> {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exp: Vec<f32> = logits.iter().map(|v| (v - max).exp()).collect();
-    let sum: f32 = exp.iter().sum();
-    let mut ranked: Vec<(usize, f32)> = exp.into_iter().map(|v| v / sum).enumerate().collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-    ranked.truncate(k);
-    ranked
 }

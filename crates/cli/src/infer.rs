@@ -61,14 +61,7 @@ pub fn bind_file(entry: &ModelEntry, graph: &Graph, path: &Path) -> Result<Bound
     let bytes = read_file(path, convscope_weights::MAX_CHECKPOINT_BYTES, "checkpoint")?;
     let checkpoint = Checkpoint::from_bytes(&bytes).with_context(|| format!("{}", path.display()))?;
     bind::bind(graph, &checkpoint).map_err(|report| {
-        let names: BTreeMap<String, Vec<usize>> = checkpoint
-            .tensors
-            .iter()
-            .filter(|(n, _)| !n.ends_with("num_batches_tracked"))
-            .map(|(n, t)| (n.clone(), t.shape.clone()))
-            .collect();
-        let ranked =
-            convscope_zoo::fit::rank(&names, |g| bind::expected(g).into_iter().map(|e| (e.key, e.shape)).collect());
+        let ranked = convscope_zoo::fit::rank(&checkpoint.shapes(), bind::needs);
         let hint = match ranked.first() {
             Some(best) if best.is_exact() => format!("; it fits {} (run that model)", best.describe()),
             Some(best) if best.id != entry.id => format!(
@@ -174,24 +167,20 @@ pub fn run(entry: &ModelEntry, args: &RunArgs<'_>, out: &mut impl std::io::Write
     }
 
     let classes = if logits.len() == 1000 { convscope_zoo::imagenet_classes() } else { Vec::new() };
-    let probabilities = softmax(logits);
-    let mut order: Vec<(usize, f32)> = probabilities.iter().copied().enumerate().collect();
-    order.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let top: Vec<(usize, f32, &str)> =
-        order.iter().take(args.top.max(1)).map(|&(i, p)| (i, p, classes.get(i).copied().unwrap_or(""))).collect();
+    let top: Vec<(usize, f32, &str)> = convscope_cpu::top_k(logits, args.top.max(1))
+        .into_iter()
+        .map(|(i, p)| (i, p, classes.get(i).copied().unwrap_or("")))
+        .collect();
     if args.json {
-        let rows: Vec<String> = top
-            .iter()
-            .map(|(i, p, name)| format!("{{\"index\": {i}, \"label\": {}, \"probability\": {p}}}", json_string(name)))
-            .collect();
-        writeln!(
-            out,
-            "{{\"model\": {}, \"trained\": {}, \"weights\": {}, \"top\": [{}]}}",
-            json_string(entry.id),
-            source.trained(),
-            json_string(&source.describe()),
-            rows.join(", ")
-        )?;
+        let rows: Vec<serde_json::Value> =
+            top.iter().map(|(i, p, name)| serde_json::json!({"index": i, "label": name, "probability": p})).collect();
+        let report = serde_json::json!({
+            "model": entry.id,
+            "trained": source.trained(),
+            "weights": source.describe(),
+            "top": rows,
+        });
+        writeln!(out, "{report}")?;
     } else {
         writeln!(out, "{} — {}", entry.id, source.describe())?;
         for (rank, (i, p, name)) in top.iter().enumerate() {
@@ -199,27 +188,6 @@ pub fn run(entry: &ModelEntry, args: &RunArgs<'_>, out: &mut impl std::io::Write
         }
     }
     Ok(())
-}
-
-fn softmax(logits: &[f32]) -> Vec<f32> {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exp: Vec<f32> = logits.iter().map(|v| (v - max).exp()).collect();
-    let sum: f32 = exp.iter().sum();
-    exp.into_iter().map(|v| v / sum).collect()
-}
-
-fn json_string(s: &str) -> String {
-    let mut out = String::from('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// `convscope bench`: time `iters` runs of the CPU engine at the model's default input (after `warmup`).
@@ -245,7 +213,7 @@ pub fn bench(entry: &ModelEntry, iters: usize, warmup: usize, out: &mut impl std
         times.push(start.elapsed().as_secs_f64() * 1e3);
     }
     // Where the time goes: one more run, node by node, summed by kind of step.
-    let mut by_kind: std::collections::BTreeMap<String, (f64, usize)> = std::collections::BTreeMap::new();
+    let mut by_kind: BTreeMap<String, (f64, usize)> = BTreeMap::new();
     let mut run = engine.start(input.clone(), Capture::Output)?;
     loop {
         let kind = run.next_node().and_then(|n| engine.plan.steps.get(n.0)).map(step_kind).unwrap_or_default();
@@ -314,7 +282,7 @@ pub fn convert(entry: &ModelEntry, input: &Path, output: &Path, rename: Option<R
         let repeats = efficientnet_repeats(&graph);
         let mut renamed = Vec::with_capacity(checkpoint.tensors.len());
         for (name, tensor) in checkpoint.tensors {
-            if name.ends_with("num_batches_tracked") {
+            if bind::is_counter(&name) {
                 continue;
             }
             let new = convert::efficientnet_pytorch_to_timm(&name, &repeats)

@@ -52,6 +52,16 @@ pub enum EngineError {
     Internal(String),
 }
 
+/// The `k` largest softmax probabilities of `logits`, best first: `(class, probability)`.
+pub fn top_k(logits: &[f32], k: usize) -> Vec<(usize, f32)> {
+    let mut probabilities = vec![0.0; logits.len()];
+    kernels::channels::softmax(logits, &mut probabilities);
+    let mut ranked: Vec<(usize, f32)> = probabilities.into_iter().enumerate().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    ranked.truncate(k);
+    ranked
+}
+
 /// Which node outputs a run keeps.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Capture {

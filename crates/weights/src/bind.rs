@@ -95,6 +95,16 @@ pub fn expected(graph: &Graph) -> Vec<Expected> {
     out
 }
 
+/// Names and shapes of every tensor `graph` needs (what [`expected`] lists, without the roles).
+pub fn needs(graph: &Graph) -> Vec<(String, Vec<usize>)> {
+    expected(graph).into_iter().map(|e| (e.key, e.shape)).collect()
+}
+
+/// PyTorch's BN step counter (`….num_batches_tracked`): kept in state dicts, used by no computation.
+pub fn is_counter(name: &str) -> bool {
+    name.ends_with(".num_batches_tracked")
+}
+
 /// What did not fit, like PyTorch's `_IncompatibleKeys` plus shape mismatches.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BindReport {
@@ -200,7 +210,7 @@ pub fn bind(graph: &Graph, checkpoint: &Checkpoint) -> Result<Bound, BindReport>
         }
     }
     for (name, _) in &checkpoint.tensors {
-        if !name.ends_with(".num_batches_tracked") && !expected.iter().any(|e| &e.key == name) {
+        if !is_counter(name) && !expected.iter().any(|e| &e.key == name) {
             report.unexpected.push(name.clone());
         }
     }

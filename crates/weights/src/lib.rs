@@ -81,6 +81,12 @@ impl Checkpoint {
         self.tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t)
     }
 
+    /// Names and shapes of the tensors a model can use (PyTorch's `num_batches_tracked` counters left out),
+    /// for matching against what graphs need ([`bind::needs`]).
+    pub fn shapes(&self) -> std::collections::BTreeMap<String, Vec<usize>> {
+        self.tensors.iter().filter(|(n, _)| !bind::is_counter(n)).map(|(n, t)| (n.clone(), t.shape.clone())).collect()
+    }
+
     /// Parameters in the checkpoint (float tensors), for messages.
     pub fn parameter_count(&self) -> usize {
         self.tensors.iter().filter(|(_, t)| t.as_f32().is_some()).map(|(_, t)| t.numel()).sum()
