@@ -69,7 +69,10 @@ pub fn run_view_ui(ui: &mut egui::Ui, view: &mut ModelView, inference: &mut Infe
             }
         }
         #[cfg(target_arch = "wasm32")]
-        if ui.button("Open file…").on_hover_text("Choose a photo or a checkpoint from this computer (it never leaves it)").clicked()
+        if ui
+            .button("Open file…")
+            .on_hover_text("Choose a photo or a checkpoint from this computer (it never leaves it)")
+            .clicked()
         {
             crate::web::pick_image(ui.ctx(), &inference.inbox);
         }
