@@ -4,12 +4,11 @@
 Not run in CI. Needs the tools venv plus `pip install onnxruntime onnx onnxscript` and `cargo install
 tract-cli`; run from the repository root after `cargo build --release -p convscope-cli`:
 
-    /tmp/torch-venv/bin/python tools/bench_peers.py
+    /work/venv/torch/bin/python tools/bench_peers.py   # or any venv with torch, timm, onnxruntime
 
 For EfficientNet-Lite0 (timm tf_efficientnet_lite0, the zoo's structure) and MobileNetV2 (torchvision)
 at 224², batch 1: exports ONNX (opset 17), times onnxruntime with 1 thread and with all cores, tract
-(`tract <model.onnx> -O bench --allow-random-input`), and `convscope bench` with MATMUL_NUM_THREADS=1 and
-unset. Prints a Markdown table of median milliseconds and the ratios.
+(`tract <model.onnx> -O bench --allow-random-input`), and `convscope bench` with `--threads 1` and without. Prints a Markdown table of median milliseconds and the ratios.
 """
 
 import os
@@ -78,13 +77,10 @@ def tract_ms(path):
 
 
 def convscope_ms(name, threads):
-    env = dict(os.environ)
+    args = ["target/release/convscope", "bench", name, "--iters", str(ITERS)]
     if threads:
-        env["MATMUL_NUM_THREADS"] = str(threads)
-    else:
-        env.pop("MATMUL_NUM_THREADS", None)
-    out = subprocess.run(["target/release/convscope", "bench", name, "--iters", str(ITERS)],
-                         capture_output=True, text=True, check=True, env=env).stdout
+        args += ["--threads", str(threads)]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     return float(re.search(r"median ([0-9.]+) ms", out).group(1))
 
 

@@ -193,13 +193,23 @@ pub fn run(entry: &ModelEntry, args: &RunArgs<'_>, out: &mut impl std::io::Write
 /// `convscope bench`: time `iters` runs of the CPU engine at the model's default input (after `warmup`).
 // The CLI is native-only, where std::time::Instant (which web_time re-exports natively) is fine.
 #[allow(clippy::disallowed_methods, clippy::disallowed_types)]
-pub fn bench(entry: &ModelEntry, iters: usize, warmup: usize, out: &mut impl std::io::Write) -> Result<()> {
+pub fn bench(
+    entry: &ModelEntry,
+    iters: usize,
+    warmup: usize,
+    layers: usize,
+    threads: Option<usize>,
+    out: &mut impl std::io::Write,
+) -> Result<()> {
     let graph = entry.build_default()?;
     let (bound, source) = weights(entry, &graph, None).or_else(|_| {
         // Speed does not depend on the values: fall back to seeded weights when the asset is missing.
         Ok::<_, anyhow::Error>((synthetic::init(&graph, UNTRAINED_SEED), Source::Untrained))
     })?;
-    let engine = Engine::new(&graph, &bound)?;
+    let mut engine = Engine::new(&graph, &bound)?;
+    if let Some(threads) = threads {
+        engine = engine.with_threads(threads);
+    }
     let shape: Shape = graph.input_shape();
     let numel = shape.checked_numel().context("input size")?;
     let input = Tensor::new(shape, synthetic::unit_values(1, "input", numel))?;
@@ -212,27 +222,36 @@ pub fn bench(entry: &ModelEntry, iters: usize, warmup: usize, out: &mut impl std
         engine.run(input.clone(), Capture::Output)?;
         times.push(start.elapsed().as_secs_f64() * 1e3);
     }
-    // Where the time goes: one more run, node by node, summed by kind of step.
-    let mut by_kind: BTreeMap<String, (f64, usize)> = BTreeMap::new();
-    let mut run = engine.start(input.clone(), Capture::Output)?;
-    loop {
-        let kind = run.next_node().and_then(|n| engine.plan.steps.get(n.0)).map(step_kind).unwrap_or_default();
-        let start = web_time::Instant::now();
-        let more = run.step()?;
-        let entry = by_kind.entry(kind).or_default();
-        entry.0 += start.elapsed().as_secs_f64() * 1e3;
-        entry.1 += 1;
-        if !more {
-            break;
+    // Where the time goes: a few more runs, node by node (the first node of a step carries its time).
+    let profile_runs = iters.clamp(1, 10);
+    let mut per_node = vec![0.0f64; engine.plan.steps.len()];
+    for _ in 0..profile_runs {
+        let mut run = engine.start(input.clone(), Capture::Output)?;
+        loop {
+            let node = run.next_node();
+            let start = web_time::Instant::now();
+            let more = run.step()?;
+            if let Some(t) = node.and_then(|n| per_node.get_mut(n.0)) {
+                *t += start.elapsed().as_secs_f64() * 1e3 / profile_runs as f64;
+            }
+            if !more {
+                break;
+            }
         }
+    }
+    let mut by_kind: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    for (step, &ms) in engine.plan.steps.iter().zip(&per_node) {
+        let entry = by_kind.entry(step_kind(step)).or_default();
+        entry.0 += ms;
+        entry.1 += 1;
     }
     times.sort_by(f64::total_cmp);
     let median = times.get(times.len() / 2).copied().unwrap_or_default();
     let mean = times.iter().sum::<f64>() / times.len() as f64;
-    let threads = std::env::var("MATMUL_NUM_THREADS").unwrap_or_else(|_| "all cores".into());
+    let threads = engine.threads;
     writeln!(
         out,
-        "{} on cpu at {}×{}, batch 1, {} runs ({} weights, GEMM threads: {threads}): median {median:.2} ms, mean {mean:.2} ms, min {:.2} ms",
+        "{} on cpu at {}×{}, batch 1, {} runs ({} weights, threads: {threads}): median {median:.2} ms, mean {mean:.2} ms, min {:.2} ms",
         entry.id,
         shape.h,
         shape.w,
@@ -244,6 +263,24 @@ pub fn bench(entry: &ModelEntry, iters: usize, warmup: usize, out: &mut impl std
     kinds.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));
     let shown: Vec<String> = kinds.iter().take(6).map(|(k, (ms, n))| format!("{k} {ms:.2} ms ({n})")).collect();
     writeln!(out, "  time by step: {}", shown.join(", "))?;
+    if layers > 0 {
+        let cost = convscope_graph::cost::GraphCost::of(&graph);
+        let mut slowest: Vec<(usize, f64)> = per_node.iter().copied().enumerate().filter(|&(_, ms)| ms > 0.0).collect();
+        slowest.sort_by(|a, b| b.1.total_cmp(&a.1));
+        writeln!(out, "  slowest steps (mean of {profile_runs} runs):")?;
+        for (i, ms) in slowest.into_iter().take(layers) {
+            let (Some(node), Some(step)) = (graph.nodes.get(i), engine.plan.steps.get(i)) else { continue };
+            let macs = cost.per_node.get(i).map_or(0, |c| c.macs);
+            writeln!(
+                out,
+                "    {ms:7.3} ms  {:>6.1} GMAC/s  {:<40} {:<22} {}",
+                macs as f64 / ms / 1e6,
+                node.name,
+                step_kind(step),
+                node.output
+            )?;
+        }
+    }
     Ok(())
 }
 

@@ -108,6 +108,12 @@ enum Command {
         /// Timed runs (after 2 warm-up runs).
         #[arg(long, default_value_t = 20)]
         iters: usize,
+        /// Also list the N slowest steps (time, throughput, layer, kernel, output shape).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        layers: usize,
+        /// Threads for the GEMMs (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Convert a checkpoint for a zoo model into safetensors (renaming keys, checking every tensor).
     Convert {
@@ -305,9 +311,9 @@ fn run(cli: Cli) -> Result<()> {
             };
             infer::run(&entry, &args, &mut stdout)?;
         }
-        Command::Bench { id, backend: Backend::Cpu, iters } => {
+        Command::Bench { id, backend: Backend::Cpu, iters, layers, threads } => {
             let entry = find(&id)?;
-            infer::bench(&entry, iters, 2, &mut stdout)?;
+            infer::bench(&entry, iters, 2, layers, threads, &mut stdout)?;
         }
         Command::Convert { input, output, model, rename, half } => {
             let entry = find(&model)?;

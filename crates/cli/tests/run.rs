@@ -145,6 +145,12 @@ fn activations_and_json_are_written() {
 fn bench_reports_a_time() {
     let text = stdout(&convscope(&["bench", "squeezenet1_1", "--iters", "1"]));
     assert!(text.contains("median") && text.contains("224×224"), "{text}");
+    // The per-layer profile lists the slowest steps, each with a layer name of the model.
+    let text = stdout(&convscope(&["bench", "squeezenet1_1", "--iters", "1", "--threads", "1", "--layers", "3"]));
+    assert!(text.contains("threads: 1") && text.contains("slowest steps"), "{text}");
+    let listed: Vec<&str> = text.lines().filter(|l| l.contains("GMAC/s")).collect();
+    assert_eq!(listed.len(), 3, "{text}");
+    assert!(listed.iter().all(|l| l.contains("features.") || l.contains("classifier.")), "{text}");
 }
 
 #[test]

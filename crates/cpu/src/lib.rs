@@ -8,7 +8,7 @@
 //!
 //! Execution is a [`Run`]: one step per node, so the app can spread a run over frames and show
 //! progress while the page stays responsive (the browser build is single-threaded). Natively the GEMM
-//! uses threads. Outputs are `Arc`s: a fused BN or activation shares its convolution's output, and
+//! uses threads ([`Engine::threads`]). Outputs are `Arc`s: a fused BN or activation shares its convolution's output, and
 //! flatten/dropout share their input's data, so capturing every node costs no copies.
 
 pub mod kernels;
@@ -85,11 +85,20 @@ pub struct Outputs {
 #[derive(Clone, Debug)]
 pub struct Engine {
     pub plan: Arc<Plan>,
+    /// Threads the GEMMs may use (rayon's pool, native builds); 1 on the web.
+    pub threads: usize,
 }
 
 impl Engine {
+    /// An engine using every core natively (one thread on the web).
     pub fn new(graph: &Graph, weights: &Bound) -> Result<Self, EngineError> {
-        Ok(Self { plan: Arc::new(Plan::new(graph, weights)?) })
+        Ok(Self { plan: Arc::new(Plan::new(graph, weights)?), threads: default_threads() })
+    }
+
+    /// The same engine limited to `threads` threads (at least 1).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
     }
 
     /// The node whose step computes `node`'s output, when `node` (a BN or activation) was fused into an
@@ -125,6 +134,14 @@ impl Engine {
         while run.step()? {}
         run.finish()
     }
+}
+
+/// Every core natively (rayon's pool size, which `RAYON_NUM_THREADS` sets); one thread on the web.
+fn default_threads() -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    return rayon::current_num_threads();
+    #[cfg(target_arch = "wasm32")]
+    return 1;
 }
 
 /// A run in progress: [`Run::step`] executes the next node. It owns what it needs, so the app can keep
@@ -222,7 +239,7 @@ impl Run {
             }
             StepKind::Conv(conv) => {
                 let x = Arc::clone(&first()?.data);
-                conv.run(&x, &mut out, &mut self.scratch)?;
+                conv.run(&x, &mut out, &mut self.scratch, self.engine.threads)?;
             }
             StepKind::Affine { scale, shift } => ew::affine(&first()?.data, &mut out, scale, shift),
             StepKind::Activation(a) => {
@@ -266,7 +283,7 @@ impl Run {
                 let x = first()?;
                 pool::global_avg(&x.data, x.shape.c, &mut out);
             }
-            StepKind::Linear { weight, bias } => ch::linear(&first()?.data, weight, bias.as_deref(), &mut out),
+            StepKind::Linear { weight, bias } => ch::linear(&first()?.data, weight, bias.as_deref(), &mut out)?,
             StepKind::Softmax => ch::softmax(&first()?.data, &mut out),
             StepKind::Lrn { size, alpha, beta, k } => {
                 let x = first()?;

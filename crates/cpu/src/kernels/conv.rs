@@ -1,6 +1,5 @@
 //! Convolutions in CHW layout: pointwise (one GEMM), dense k×k (im2col + GEMM), depthwise and grouped
-//! (a direct kernel: for every tap, a shifted row of the input is added to a row of the output), and the
-//! two non-multiplying arithmetics, AdderNet (−Σ|x − w|) and Mitchell's logarithmic product.
+//! (the direct kernel of `direct.rs`), and the two non-multiplying arithmetics, AdderNet (−Σ|x − w|) and Mitchell's logarithmic product.
 //!
 //! Shapes and weight lengths are validated when the plan is made (`Plan::new`); the loops index
 //! within those validated bounds.
@@ -9,6 +8,7 @@
 
 use convscope_graph::{Activation, Arithmetic, Conv2d, Shape};
 
+use super::direct::direct;
 use super::gemm::sgemm;
 use crate::EngineError;
 
@@ -58,19 +58,21 @@ impl ConvStep {
     }
 
     /// Run on one CHW input into `out` (length `output.numel()`); `scratch` is reused between calls.
-    pub fn run(&self, x: &[f32], out: &mut [f32], scratch: &mut Vec<f32>) -> Result<(), EngineError> {
+    pub fn run(&self, x: &[f32], out: &mut [f32], scratch: &mut Vec<f32>, threads: usize) -> Result<(), EngineError> {
         let c = &self.conv;
         let (hw_out, k) = (self.output.h * self.output.w, c.in_channels / c.groups * c.kernel[0] * c.kernel[1]);
         match self.method {
-            Method::Pointwise => sgemm(c.out_channels, c.in_channels, hw_out, &self.weight, x, out, false)?,
+            Method::Pointwise => sgemm(c.out_channels, c.in_channels, hw_out, &self.weight, x, out, false, threads)?,
             Method::Im2col => {
                 im2col(x, self.input, c, 0..c.in_channels, scratch);
-                sgemm(c.out_channels, k, hw_out, &self.weight, scratch, out, false)?;
+                sgemm(c.out_channels, k, hw_out, &self.weight, scratch, out, false, threads)?;
             }
-            Method::Direct if c.groups == c.in_channels && c.out_channels == c.in_channels => {
-                depthwise(c, self.input, self.output, &self.weight, x, out, scratch);
+            Method::Direct => {
+                // Bias and activation are applied as the kernel writes its output.
+                let (input, output, bias) = (self.input, self.output, self.bias.as_deref());
+                direct(c, input, output, &self.weight, bias, self.activation, x, out, scratch);
+                return Ok(());
             }
-            Method::Direct => direct(&self.conv, self.input, self.output, &self.weight, x, out, scratch),
             Method::Adder | Method::Mitchell => {
                 let per_group_out = c.out_channels / c.groups;
                 let per_group_in = c.in_channels / c.groups;
@@ -111,142 +113,6 @@ impl ConvStep {
         }
         if let Some(act) = self.activation {
             crate::kernels::elementwise::activate(out, act);
-        }
-    }
-}
-
-/// Depthwise and grouped convolutions: each input plane is copied once into a zero-padded buffer, then
-/// for every output row, tap row and tap column, weight × (a contiguous or strided run of that buffer)
-/// is added to the output row — no bounds checks in the inner loop, which vectorizes; compiled for
-/// AVX-512 and AVX2+FMA too and chosen at run time.
-#[allow(unsafe_code)] // the feature-detection dispatch that multiversion generates
-#[multiversion::multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
-fn direct(c: &Conv2d, input: Shape, output: Shape, weight: &[f32], x: &[f32], out: &mut [f32], padded: &mut Vec<f32>) {
-    let (ih, iw) = (input.h, input.w);
-    let (oh, ow) = (output.h, output.w);
-    let [kh, kw] = c.kernel;
-    let [sh, sw] = c.stride;
-    let [dh, dw] = c.dilation;
-    let (top, left) = (c.padding.top, c.padding.left);
-    let (ph, pw) = (ih + top + c.padding.bottom, iw + left + c.padding.right);
-    let (per_group_in, per_group_out) = (c.in_channels / c.groups, c.out_channels / c.groups);
-    padded.clear();
-    padded.resize(ph * pw, 0.0);
-    let mut loaded = usize::MAX;
-    for oc in 0..c.out_channels {
-        let g = oc / per_group_out;
-        let out_plane = &mut out[oc * oh * ow..(oc + 1) * oh * ow];
-        out_plane.fill(0.0);
-        for icg in 0..per_group_in {
-            let ic = g * per_group_in + icg;
-            if loaded != ic {
-                let plane = &x[ic * ih * iw..(ic + 1) * ih * iw];
-                for (y, row) in plane.chunks_exact(iw).enumerate() {
-                    padded[(y + top) * pw + left..(y + top) * pw + left + iw].copy_from_slice(row);
-                }
-                loaded = ic;
-            }
-            let w = &weight[(oc * per_group_in + icg) * kh * kw..(oc * per_group_in + icg + 1) * kh * kw];
-            for oy in 0..oh {
-                let out_row = &mut out_plane[oy * ow..(oy + 1) * ow];
-                for ky in 0..kh {
-                    let row = &padded[(oy * sh + ky * dh) * pw..(oy * sh + ky * dh + 1) * pw];
-                    for kx in 0..kw {
-                        let wv = w[ky * kw + kx];
-                        let start = kx * dw;
-                        if sw == 1 {
-                            for (o, &v) in out_row.iter_mut().zip(&row[start..start + ow]) {
-                                *o += wv * v;
-                            }
-                        } else {
-                            for (o, &v) in out_row.iter_mut().zip(row[start..].iter().step_by(sw)) {
-                                *o += wv * v;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Channels per block of the depthwise kernel: one AVX register of f32.
-const LANES: usize = 8;
-
-/// Depthwise convolution (one filter per channel), eight channels at a time: the padded planes of a
-/// block are interleaved into `[row][column][8]`, so every tap is one 8-wide multiply-add across
-/// channels — the inner loops of small late-stage maps (7×7) are too short to vectorize along a row.
-/// The last block is padded with zero channels.
-#[allow(unsafe_code)] // the feature-detection dispatch that multiversion generates
-#[multiversion::multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
-fn depthwise(
-    c: &Conv2d,
-    input: Shape,
-    output: Shape,
-    weight: &[f32],
-    x: &[f32],
-    out: &mut [f32],
-    packed: &mut Vec<f32>,
-) {
-    let (ih, iw) = (input.h, input.w);
-    let (oh, ow) = (output.h, output.w);
-    let [kh, kw] = c.kernel;
-    let [sh, sw] = c.stride;
-    let [dh, dw] = c.dilation;
-    let (top, left) = (c.padding.top, c.padding.left);
-    let (ph, pw) = (ih + top + c.padding.bottom, iw + left + c.padding.right);
-    let taps = kh * kw;
-    let channels = c.in_channels;
-    packed.clear();
-    packed.resize(ph * pw * LANES, 0.0);
-    let mut acc = vec![[0.0f32; LANES]; ow];
-    for block in (0..channels).step_by(LANES) {
-        let lanes = LANES.min(channels - block);
-        // Interleave the block's planes into the padded buffer (borders stay zero; unused lanes too).
-        for lane in 0..LANES {
-            let Some(plane) = (lane < lanes).then(|| &x[(block + lane) * ih * iw..(block + lane + 1) * ih * iw]) else {
-                for y in 0..ih {
-                    for xx in 0..iw {
-                        packed[((y + top) * pw + xx + left) * LANES + lane] = 0.0;
-                    }
-                }
-                continue;
-            };
-            for (y, row) in plane.chunks_exact(iw).enumerate() {
-                let base = ((y + top) * pw + left) * LANES + lane;
-                for (xx, &v) in row.iter().enumerate() {
-                    packed[base + xx * LANES] = v;
-                }
-            }
-        }
-        let mut w = vec![[0.0f32; LANES]; taps];
-        for (lane, ch) in (block..block + lanes).enumerate() {
-            for (t, wt) in w.iter_mut().enumerate() {
-                wt[lane] = weight[ch * taps + t];
-            }
-        }
-        for oy in 0..oh {
-            acc.iter_mut().for_each(|a| *a = [0.0; LANES]);
-            for ky in 0..kh {
-                let row = &packed[(oy * sh + ky * dh) * pw * LANES..(oy * sh + ky * dh + 1) * pw * LANES];
-                for kx in 0..kw {
-                    let wt = w[ky * kw + kx];
-                    let pixels = row[kx * dw * LANES..].chunks_exact(LANES).step_by(sw);
-                    for (a, v) in acc.iter_mut().zip(pixels) {
-                        let mut sum = *a;
-                        for j in 0..LANES {
-                            sum[j] += wt[j] * v[j];
-                        }
-                        *a = sum;
-                    }
-                }
-            }
-            for lane in 0..lanes {
-                let out_row = &mut out[((block + lane) * oh + oy) * ow..((block + lane) * oh + oy + 1) * ow];
-                for (o, a) in out_row.iter_mut().zip(&acc) {
-                    *o = a[lane];
-                }
-            }
         }
     }
 }

@@ -1,9 +1,11 @@
-//! The one call into the GEMM crate (matrixmultiply: a maintained, pure-Rust sgemm with AVX2/FMA and
-//! NEON kernels, threads natively and wasm simd128 on the web build).
+//! The one call into the GEMM crate (`gemm`: a maintained, pure-Rust sgemm with AVX-512, AVX2/FMA,
+//! NEON and wasm simd128 kernels; rayon threads natively).
 
 use crate::EngineError;
 
-/// `c[m×n] = a[m×k] · b[k×n] (+ c if accumulate)`, all row-major and contiguous.
+/// `c[m×n] = a[m×k] · b[k×n] (+ c if accumulate)`, all row-major and contiguous; `threads` > 1 lets
+/// the GEMM split the work over the rayon pool (native builds only).
+#[allow(clippy::too_many_arguments)]
 pub fn sgemm(
     m: usize,
     k: usize,
@@ -12,6 +14,7 @@ pub fn sgemm(
     b: &[f32],
     c: &mut [f32],
     accumulate: bool,
+    threads: usize,
 ) -> Result<(), EngineError> {
     let fits = |len: usize, rows: usize, cols: usize| rows.checked_mul(cols).is_some_and(|need| len >= need);
     if !(fits(a.len(), m, k) && fits(b.len(), k, n) && fits(c.len(), m, n)) {
@@ -25,27 +28,46 @@ pub fn sgemm(
     if m == 0 || n == 0 {
         return Ok(());
     }
-    let strides = |cols: usize| isize::try_from(cols).map_err(|_| EngineError::Internal("gemm stride overflow".into()));
-    let (rsa, rsb, rsc) = (strides(k)?, strides(n)?, strides(n)?);
+    if k == 0 {
+        if !accumulate {
+            c.iter_mut().take(m * n).for_each(|v| *v = 0.0);
+        }
+        return Ok(());
+    }
+    let stride = |cols: usize| isize::try_from(cols).map_err(|_| EngineError::Internal("gemm stride overflow".into()));
+    let (rsa, rsb, rsc) = (stride(k)?, stride(n)?, stride(n)?);
+    #[cfg(not(target_arch = "wasm32"))]
+    let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
+    #[cfg(target_arch = "wasm32")]
+    let parallelism = {
+        let _ = threads;
+        gemm::Parallelism::None
+    };
     // SAFETY: `a`, `b` and `c` hold at least m·k, k·n and m·n elements (checked above), the strides
-    // describe contiguous row-major matrices of those sizes, and `c` is the only mutable borrow.
+    // describe contiguous row-major matrices of those sizes (column stride 1), and `c` is the only
+    // mutable borrow. `gemm` computes dst = alpha·dst + beta·lhs·rhs, reading dst only if asked.
     #[allow(unsafe_code)]
     unsafe {
-        matrixmultiply::sgemm(
+        gemm::gemm(
             m,
-            k,
             n,
-            1.0,
-            a.as_ptr(),
-            rsa,
-            1,
-            b.as_ptr(),
-            rsb,
-            1,
-            if accumulate { 1.0 } else { 0.0 },
+            k,
             c.as_mut_ptr(),
-            rsc,
             1,
+            rsc,
+            accumulate,
+            a.as_ptr(),
+            1,
+            rsa,
+            b.as_ptr(),
+            1,
+            rsb,
+            if accumulate { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
         );
     }
     Ok(())
