@@ -9,8 +9,11 @@
 use convscope_graph::{Activation, Arithmetic, Conv2d, Shape};
 
 use super::direct::direct;
-use super::gemm::sgemm;
+use super::gemm::sgemm_columns;
 use crate::EngineError;
+
+/// Output bytes per GEMM column block (half of a 1 MiB L2).
+const COLUMN_BLOCK_BYTES: usize = 512 * 1024;
 
 /// How a convolution is computed, chosen once at plan time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,10 +65,23 @@ impl ConvStep {
         let c = &self.conv;
         let (hw_out, k) = (self.output.h * self.output.w, c.in_channels / c.groups * c.kernel[0] * c.kernel[1]);
         match self.method {
-            Method::Pointwise => sgemm(c.out_channels, c.in_channels, hw_out, &self.weight, x, out, false, threads)?,
-            Method::Im2col => {
-                im2col(x, self.input, c, 0..c.in_channels, scratch);
-                sgemm(c.out_channels, k, hw_out, &self.weight, scratch, out, false, threads)?;
+            Method::Pointwise | Method::Im2col => {
+                let b = if self.method == Method::Pointwise {
+                    x
+                } else {
+                    im2col(x, self.input, c, 0..c.in_channels, scratch);
+                    scratch.as_slice()
+                };
+                // Blocks of columns whose output fits in L2 get their bias and activation right after
+                // the product, while they are still in cache.
+                let m = c.out_channels;
+                let block = (COLUMN_BLOCK_BYTES / (4 * m.max(1))).max(64) / 16 * 16;
+                for start in (0..hw_out).step_by(block) {
+                    let cols = start..(start + block).min(hw_out);
+                    sgemm_columns(m, k, hw_out, &self.weight, b, out, cols.clone(), false, threads)?;
+                    self.epilogue_columns(out, cols);
+                }
+                return Ok(());
             }
             Method::Direct => {
                 // Bias and activation are applied as the kernel writes its output.
@@ -102,6 +118,15 @@ impl ConvStep {
         }
         self.epilogue(out);
         Ok(())
+    }
+
+    /// Bias and activation on columns `cols` of every output plane.
+    fn epilogue_columns(&self, out: &mut [f32], cols: std::ops::Range<usize>) {
+        let hw = self.output.h * self.output.w;
+        for (oc, plane) in out.chunks_exact_mut(hw).enumerate() {
+            let bias = self.bias.as_ref().map_or(0.0, |b| b[oc]);
+            crate::kernels::elementwise::bias_activate(&mut plane[cols.clone()], bias, self.activation);
+        }
     }
 
     fn epilogue(&self, out: &mut [f32]) {
@@ -141,10 +166,20 @@ pub fn im2col(x: &[f32], input: Shape, c: &Conv2d, channels: std::ops::Range<usi
                     }
                     let in_row = &plane[iy as usize * iw..(iy as usize + 1) * iw];
                     let dst = &mut row[oy * ow..(oy + 1) * ow];
-                    for (ox, d) in dst.iter_mut().enumerate() {
-                        let ix = (ox * sw + kx * dw) as isize - c.padding.left as isize;
-                        if ix >= 0 && (ix as usize) < iw {
-                            *d = in_row[ix as usize];
+                    // Output columns whose tap lands inside the row: ox·sw + kx·dw − left ∈ [0, iw).
+                    let (shift, left) = (kx * dw, c.padding.left);
+                    let first = left.saturating_sub(shift).div_ceil(sw);
+                    let end = (iw + left).saturating_sub(shift).div_ceil(sw).min(ow);
+                    if first >= end {
+                        continue;
+                    }
+                    let src = &in_row[first * sw + shift - left..];
+                    let dst = &mut dst[first..end];
+                    if sw == 1 {
+                        dst.copy_from_slice(&src[..dst.len()]);
+                    } else {
+                        for (j, d) in dst.iter_mut().enumerate() {
+                            *d = src[j * sw];
                         }
                     }
                 }
@@ -186,6 +221,41 @@ mod tests {
         let magnitude =
             if m1 + m2 < 1.0 { 2f64.powf(k1 + k2) * (1.0 + m1 + m2) } else { 2f64.powf(k1 + k2 + 1.0) * (m1 + m2) };
         magnitude * a.signum() * b.signum()
+    }
+
+    /// im2col then a plain matrix product equals the convolution's definition: strides 1–3, dilation,
+    /// asymmetric padding, windows that only partly overlap the image.
+    #[test]
+    fn im2col_matches_the_definition() {
+        use convscope_graph::Padding;
+        let cases = [
+            ([3, 3], [2, 2], [1, 1], Padding::uniform(1), [11, 10]),
+            ([3, 3], [1, 1], [2, 2], Padding::uniform(2), [7, 9]),
+            ([5, 5], [3, 2], [1, 1], Padding { top: 1, bottom: 3, left: 2, right: 0 }, [13, 12]),
+            ([1, 7], [1, 1], [1, 1], Padding::symmetric(0, 3), [6, 8]),
+            ([7, 7], [2, 2], [1, 1], Padding::uniform(3), [5, 5]),
+        ];
+        for (case, (kernel, stride, dilation, padding, [h, w])) in cases.into_iter().enumerate() {
+            let (ci, co) = (3, 4);
+            let c = Conv2d { kernel, stride, dilation, padding, ..Conv2d::new(ci, co, 1, 1) };
+            let input = Shape::map(ci, h, w);
+            let oh = (h + padding.top + padding.bottom - (kernel[0] - 1) * dilation[0] - 1) / stride[0] + 1;
+            let ow = (w + padding.left + padding.right - (kernel[1] - 1) * dilation[1] - 1) / stride[1] + 1;
+            let output = Shape::map(co, oh, ow);
+            let x: Vec<f32> = (0..ci * h * w).map(|i| ((i * 37 + case) % 101) as f32 / 50.0 - 1.0).collect();
+            let k = ci * kernel[0] * kernel[1];
+            let weight: Vec<f32> = (0..co * k).map(|i| ((i * 53 + case) % 89) as f32 / 44.0 - 1.0).collect();
+            let want = crate::kernels::direct::tests::reference(&c, input, output, &weight, &[0.0; 4], &x);
+            let mut col = vec![f32::NAN; 5];
+            im2col(&x, input, &c, 0..ci, &mut col);
+            for oc in 0..co {
+                for p in 0..oh * ow {
+                    let got: f32 = (0..k).map(|r| weight[oc * k + r] * col[r * oh * ow + p]).sum();
+                    let w = want[oc * oh * ow + p];
+                    assert!((got - w).abs() <= 1e-4 * (1.0 + w.abs()), "case {case}, channel {oc}, pixel {p}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -124,14 +124,17 @@ pub fn direct(
                 let oc = g * per_group_out + ocg;
                 let w = &weight[(oc * per_group_in + icg) * kernel_taps..(oc * per_group_in + icg + 1) * kernel_taps];
                 let acc = &mut accs[ocg * flat..(ocg + 1) * flat];
-                // Four registers' worth of outputs at a time (four independent multiply-add chains hide
-                // the FMA latency), then single blocks for the rest.
-                let wide = flat / (4 * BLOCK) * (4 * BLOCK);
-                for i in (0..wide).step_by(4 * BLOCK) {
-                    accumulate::<{ 4 * BLOCK }>(acc, planes, taps, w, i, icg > 0, fused);
-                }
-                for i in (wide..flat).step_by(BLOCK) {
-                    accumulate::<BLOCK>(acc, planes, taps, w, i, icg > 0, fused);
+                // Four registers' worth of outputs at a time (independent multiply-add chains hide the
+                // FMA latency), then one block for the rest; a small plane is one block.
+                let add = icg > 0;
+                if flat <= 8 * BLOCK {
+                    accumulate_up_to_128(acc, planes, taps, w, 0, flat, add, fused);
+                } else {
+                    let wide = flat / (4 * BLOCK) * (4 * BLOCK);
+                    for i in (0..wide).step_by(4 * BLOCK) {
+                        accumulate::<{ 4 * BLOCK }>(acc, planes, taps, w, i, add, fused);
+                    }
+                    accumulate_up_to_128(acc, planes, taps, w, wide, flat - wide, add, fused);
                 }
             }
         }
@@ -142,18 +145,42 @@ pub fn direct(
             let b = bias.map_or(0.0, |b| b[oc]);
             let out_plane = &mut out[oc * oh * ow..(oc + 1) * oh * ow];
             for (y, out_row) in out_plane.chunks_exact_mut(ow).enumerate() {
-                for (o, &v) in out_row.iter_mut().zip(&acc[y * pitch..y * pitch + ow]) {
-                    *o = v + b;
-                }
+                out_row.copy_from_slice(&acc[y * pitch..y * pitch + ow]);
             }
-            if let Some(act) = activation {
-                super::elementwise::activate(out_plane, act);
-            }
+            super::elementwise::bias_activate(out_plane, b, activation);
         }
     }
 }
 
-/// `acc[i..i + N] (+)= Σ_t w[t] · planes[taps[t] + i..][..N]`, the sum held in registers.
+/// [`accumulate`] over `len` outputs from `i` (`len` a multiple of `BLOCK`, at most 128) as one block.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn accumulate_up_to_128(
+    acc: &mut [f32],
+    planes: &[f32],
+    taps: &[usize],
+    w: &[f32],
+    i: usize,
+    len: usize,
+    add: bool,
+    fused: bool,
+) {
+    match len / BLOCK {
+        0 => {}
+        1 => accumulate::<BLOCK>(acc, planes, taps, w, i, add, fused),
+        2 => accumulate::<{ 2 * BLOCK }>(acc, planes, taps, w, i, add, fused),
+        3 => accumulate::<{ 3 * BLOCK }>(acc, planes, taps, w, i, add, fused),
+        4 => accumulate::<{ 4 * BLOCK }>(acc, planes, taps, w, i, add, fused),
+        5 => accumulate::<{ 5 * BLOCK }>(acc, planes, taps, w, i, add, fused),
+        6 => accumulate::<{ 6 * BLOCK }>(acc, planes, taps, w, i, add, fused),
+        7 => accumulate::<{ 7 * BLOCK }>(acc, planes, taps, w, i, add, fused),
+        _ => accumulate::<{ 8 * BLOCK }>(acc, planes, taps, w, i, add, fused),
+    }
+}
+
+/// `acc[i..i + N] (+)= Σ_t w[t] · planes[taps[t] + i..][..N]`, the sums held in registers. Blocks of
+/// fewer than four registers keep two partial sums (even and odd taps), so a 5×5 kernel is two chains of
+/// 13 dependent multiply-adds rather than one of 25.
 #[inline(always)]
 fn accumulate<const N: usize>(
     acc: &mut [f32],
@@ -168,23 +195,53 @@ fn accumulate<const N: usize>(
     if add {
         sum.copy_from_slice(&acc[i..i + N]);
     }
-    for (&start, &wt) in taps.iter().zip(w) {
-        let src = &planes[start + i..start + i + N];
+    if N < 4 * BLOCK {
+        let mut odd = [0.0f32; N];
+        // `w` has one weight per tap.
+        let even = taps.len() / 2 * 2;
+        for k in (0..even).step_by(2) {
+            madd(&mut sum, w[k], &planes[taps[k] + i..], fused);
+            madd(&mut odd, w[k + 1], &planes[taps[k + 1] + i..], fused);
+        }
+        if even < taps.len() {
+            madd(&mut sum, w[even], &planes[taps[even] + i..], fused);
+        }
         for j in 0..N {
-            sum[j] = if fused { wt.mul_add(src[j], sum[j]) } else { sum[j] + wt * src[j] };
+            sum[j] += odd[j];
+        }
+    } else {
+        for (&start, &wt) in taps.iter().zip(w) {
+            madd(&mut sum, wt, &planes[start + i..], fused);
         }
     }
     acc[i..i + N].copy_from_slice(&sum);
 }
 
+/// `sum += wt · src[..N]`. Inlined into the multiversioned kernel (a closure would not be, and would
+/// then be compiled without FMA: `mul_add` would become a library call).
+#[inline(always)]
+fn madd<const N: usize>(sum: &mut [f32; N], wt: f32, src: &[f32], fused: bool) {
+    let src = &src[..N];
+    for j in 0..N {
+        sum[j] = if fused { wt.mul_add(src[j], sum[j]) } else { sum[j] + wt * src[j] };
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use convscope_graph::{Padding, Shape};
 
     use super::*;
 
     /// The textbook definition: every output pixel sums its window, skipping taps in the padding.
-    fn reference(c: &Conv2d, input: Shape, output: Shape, weight: &[f32], bias: &[f32], x: &[f32]) -> Vec<f32> {
+    pub(crate) fn reference(
+        c: &Conv2d,
+        input: Shape,
+        output: Shape,
+        weight: &[f32],
+        bias: &[f32],
+        x: &[f32],
+    ) -> Vec<f32> {
         let (pgi, pgo) = (c.in_channels / c.groups, c.out_channels / c.groups);
         let [kh, kw] = c.kernel;
         let mut out = vec![0.0f32; output.c * output.h * output.w];
