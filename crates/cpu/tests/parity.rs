@@ -183,3 +183,26 @@ fn capturing_only_the_output_frees_maps_and_gives_the_same_logits() {
     assert!(all.activations.iter().all(Option::is_some), "Capture::All keeps every node");
     assert_eq!(only.activations.iter().filter(|a| a.is_some()).count(), 1, "only the output is kept");
 }
+
+/// Splitting convolutions over threads (by output channels for GEMMs, by groups for depthwise and
+/// grouped kernels) computes every output exactly as one thread does: the same kernels on disjoint
+/// channel ranges. ShuffleNet V1 (g = 3, its default) has grouped 1×1 and depthwise 3×3 convs, at a size where
+/// every large layer is split.
+#[test]
+fn threads_split_channels_without_changing_the_result() {
+    for id in ["shufflenet_v1", "mobilenet_v2"] {
+        let entry = convscope_zoo::find(id).expect("zoo");
+        let graph = entry.build(&Variant { resolution: 160, ..entry.default }).expect("builds");
+        let engine = Engine::new(&graph, &synthetic::init(&graph, 5)).expect("plan");
+        let input =
+            || Tensor::new(Shape::map(3, 160, 160), synthetic::unit_values(5, "input", 3 * 160 * 160)).expect("input");
+        let one = engine.clone().with_threads(1).run(input(), Capture::All).expect("one thread");
+        let three = engine.with_threads(3).run(input(), Capture::All).expect("three threads");
+        for (a, b) in one.activations.iter().zip(&three.activations) {
+            let (Some(a), Some(b)) = (a, b) else { panic!("{id}: Capture::All keeps every node") };
+            let worst = a.data.iter().zip(b.data.iter()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+            let max = a.data.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            assert!(worst <= 1e-6 * max.max(1.0), "{id}: a map differs by {worst}");
+        }
+    }
+}

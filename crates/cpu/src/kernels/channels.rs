@@ -127,7 +127,7 @@ pub fn softmax(x: &[f32], out: &mut [f32]) {
 /// `y = W x + b` with `W` row-major `[out, in]`.
 pub fn linear(x: &[f32], w: &[f32], bias: Option<&[f32]>, out: &mut [f32]) -> Result<(), crate::EngineError> {
     // A matrix–vector product: the GEMM's vector kernel, one thread (it is memory-bound).
-    super::gemm::sgemm(out.len(), x.len(), 1, w, x, out, false, 1)?;
+    super::gemm::sgemm(out.len(), x.len(), 1, w, x, out, false)?;
     if let Some(bias) = bias {
         out.iter_mut().zip(bias).for_each(|(o, b)| *o += b);
     }

@@ -12,6 +12,25 @@ use super::direct::direct;
 use super::gemm::sgemm_columns;
 use crate::EngineError;
 
+/// Multiply-accumulates from which a convolution is split over threads (native builds).
+const PARALLEL_MACS: usize = 1 << 21;
+
+/// Run `f(part index, chunk)` on consecutive `chunk`-sized pieces of `out` (the last may be shorter),
+/// on rayon's pool when there is more than one part (native builds; the web is single-threaded).
+fn for_each_part<F>(out: &mut [f32], chunk: usize, parts: usize, f: F) -> Result<(), EngineError>
+where
+    F: Fn(usize, &mut [f32]) -> Result<(), EngineError> + Sync,
+{
+    let chunk = chunk.max(1);
+    #[cfg(not(target_arch = "wasm32"))]
+    if parts > 1 {
+        use rayon::prelude::*;
+        return out.par_chunks_mut(chunk).enumerate().try_for_each(|(i, c)| f(i, c));
+    }
+    let _ = parts;
+    out.chunks_mut(chunk).enumerate().try_for_each(|(i, c)| f(i, c))
+}
+
 /// Output bytes per GEMM column block (half of a 1 MiB L2).
 const COLUMN_BLOCK_BYTES: usize = 512 * 1024;
 
@@ -72,21 +91,40 @@ impl ConvStep {
                     im2col(x, self.input, c, 0..c.in_channels, scratch);
                     scratch.as_slice()
                 };
-                // Blocks of columns whose output fits in L2 get their bias and activation right after
-                // the product, while they are still in cache.
+                // Threads (native) take disjoint ranges of output channels: contiguous planes of `out`.
                 let m = c.out_channels;
-                let block = (COLUMN_BLOCK_BYTES / (4 * m.max(1))).max(64) / 16 * 16;
-                for start in (0..hw_out).step_by(block) {
-                    let cols = start..(start + block).min(hw_out);
-                    sgemm_columns(m, k, hw_out, &self.weight, b, out, cols.clone(), false, threads)?;
-                    self.epilogue_columns(out, cols);
-                }
+                let work = m.saturating_mul(k).saturating_mul(hw_out);
+                let parts = if work >= PARALLEL_MACS { threads.clamp(1, m.max(1)) } else { 1 };
+                let rows = m.div_ceil(parts).max(1);
+                for_each_part(out, rows * hw_out, parts, |part, chunk| self.gemm_rows(part * rows, k, b, chunk))?;
                 return Ok(());
             }
             Method::Direct => {
-                // Bias and activation are applied as the kernel writes its output.
-                let (input, output, bias) = (self.input, self.output, self.bias.as_deref());
-                direct(c, input, output, &self.weight, bias, self.activation, x, out, scratch);
+                // Bias and activation are applied as the kernel writes its output. Threads (native) take
+                // disjoint ranges of groups.
+                let work = c.out_channels.saturating_mul(hw_out).saturating_mul(k);
+                let parts = if work >= PARALLEL_MACS / 4 { threads.clamp(1, c.groups) } else { 1 };
+                let (input, output) = (self.input, self.output);
+                if parts <= 1 {
+                    let bias = self.bias.as_deref();
+                    direct(c, input, output, &self.weight, bias, self.activation, x, out, scratch);
+                    return Ok(());
+                }
+                let per_part = c.groups.div_ceil(parts);
+                let (pgi, pgo) = (c.in_channels / c.groups, c.out_channels / c.groups);
+                let (plane_in, plane_out) = (input.h * input.w, output.h * output.w);
+                let weights_per_group = pgo * pgi * c.kernel[0] * c.kernel[1];
+                for_each_part(out, per_part * pgo * plane_out, parts, |part, chunk| {
+                    let g0 = part * per_part;
+                    let groups = chunk.len() / (pgo * plane_out).max(1);
+                    let sub = Conv2d { in_channels: groups * pgi, out_channels: groups * pgo, groups, ..*c };
+                    let x = &x[g0 * pgi * plane_in..(g0 + groups) * pgi * plane_in];
+                    let w = &self.weight[g0 * weights_per_group..(g0 + groups) * weights_per_group];
+                    let bias = self.bias.as_deref().map(|b| &b[g0 * pgo..(g0 + groups) * pgo]);
+                    let (input, output) = (Shape { c: groups * pgi, ..input }, Shape { c: groups * pgo, ..output });
+                    direct(&sub, input, output, w, bias, self.activation, x, chunk, &mut Vec::new());
+                    Ok(())
+                })?;
                 return Ok(());
             }
             Method::Adder | Method::Mitchell => {
@@ -120,13 +158,23 @@ impl ConvStep {
         Ok(())
     }
 
-    /// Bias and activation on columns `cols` of every output plane.
-    fn epilogue_columns(&self, out: &mut [f32], cols: std::ops::Range<usize>) {
+    /// Output channels `m0..` (as many as `out` holds planes) of a pointwise or im2col convolution whose
+    /// GEMM right operand is `b` (`k × hw`): blocks of columns whose output fits in L2 get their bias and
+    /// activation right after the product, while they are still in cache.
+    fn gemm_rows(&self, m0: usize, k: usize, b: &[f32], out: &mut [f32]) -> Result<(), EngineError> {
         let hw = self.output.h * self.output.w;
-        for (oc, plane) in out.chunks_exact_mut(hw).enumerate() {
-            let bias = self.bias.as_ref().map_or(0.0, |b| b[oc]);
-            crate::kernels::elementwise::bias_activate(&mut plane[cols.clone()], bias, self.activation);
+        let m = out.len() / hw.max(1);
+        let weight = &self.weight[m0 * k..(m0 + m) * k];
+        let block = (COLUMN_BLOCK_BYTES / (4 * m.max(1))).max(64) / 16 * 16;
+        for start in (0..hw).step_by(block) {
+            let cols = start..(start + block).min(hw);
+            sgemm_columns(m, k, hw, weight, b, out, cols.clone(), false)?;
+            for (oc, plane) in out.chunks_exact_mut(hw).enumerate() {
+                let bias = self.bias.as_ref().map_or(0.0, |b| b[m0 + oc]);
+                crate::kernels::elementwise::bias_activate(&mut plane[cols.clone()], bias, self.activation);
+            }
         }
+        Ok(())
     }
 
     fn epilogue(&self, out: &mut [f32]) {

@@ -1,12 +1,12 @@
 //! The one call into the GEMM crate (`gemm`: a maintained, pure-Rust sgemm with AVX-512, AVX2/FMA,
-//! NEON and wasm simd128 kernels; rayon threads natively).
+//! NEON and wasm simd128 kernels).
 
 #![allow(clippy::indexing_slicing)] // column ranges are checked against the shapes first
 
 use crate::EngineError;
 
-/// `c[m×n] = a[m×k] · b[k×n] (+ c if accumulate)`, all row-major and contiguous; `threads` > 1 lets
-/// the GEMM split the work over the rayon pool (native builds only).
+/// `c[m×n] = a[m×k] · b[k×n] (+ c if accumulate)`, all row-major and contiguous, on the calling thread
+/// (the engine splits work over threads itself: by output channels, see `conv.rs`).
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm(
     m: usize,
@@ -16,9 +16,8 @@ pub fn sgemm(
     b: &[f32],
     c: &mut [f32],
     accumulate: bool,
-    threads: usize,
 ) -> Result<(), EngineError> {
-    sgemm_columns(m, k, n, a, b, c, 0..n, accumulate, threads)
+    sgemm_columns(m, k, n, a, b, c, 0..n, accumulate)
 }
 
 /// Columns `cols` of [`sgemm`]'s product only: `c[:, cols] = a · b[:, cols]`, `b` and `c` being the
@@ -34,7 +33,6 @@ pub fn sgemm_columns(
     c: &mut [f32],
     cols: std::ops::Range<usize>,
     accumulate: bool,
-    threads: usize,
 ) -> Result<(), EngineError> {
     let fits = |len: usize, rows: usize, cols: usize| rows.checked_mul(cols).is_some_and(|need| len >= need);
     if !(fits(a.len(), m, k) && fits(b.len(), k, n) && fits(c.len(), m, n) && cols.start <= cols.end && cols.end <= n) {
@@ -59,13 +57,6 @@ pub fn sgemm_columns(
     let (rsa, rsb, rsc) = (stride(k)?, stride(n)?, stride(n)?);
     // Views starting at the first column; their last row ends inside the buffers (checked above).
     let (b, c) = (&b[cols.start..], &mut c[cols.start..]);
-    #[cfg(not(target_arch = "wasm32"))]
-    let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
-    #[cfg(target_arch = "wasm32")]
-    let parallelism = {
-        let _ = threads;
-        gemm::Parallelism::None
-    };
     // SAFETY: `a` holds m·k elements, `b` and `c` (from column `cols.start` on) hold (k − 1)·n + width
     // and (m − 1)·n + width elements (checked above: cols.end ≤ n), which is what row strides k, n, n
     // and column stride 1 address for m×k, k×width and m×width matrices; `c` is the only mutable borrow. `gemm` computes dst = alpha·dst + beta·lhs·rhs, reading dst only if asked.
@@ -90,7 +81,7 @@ pub fn sgemm_columns(
             false,
             false,
             false,
-            parallelism,
+            gemm::Parallelism::None,
         );
     }
     Ok(())
