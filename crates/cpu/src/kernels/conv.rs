@@ -165,7 +165,12 @@ impl ConvStep {
         let hw = self.output.h * self.output.w;
         let m = out.len() / hw.max(1);
         let weight = &self.weight[m0 * k..(m0 + m) * k];
-        let block = (COLUMN_BLOCK_BYTES / (4 * m.max(1))).max(64) / 16 * 16;
+        // On the web one product per layer is faster (measured in Chromium: 57 vs 72–80 ms on Lite0).
+        let block = if cfg!(target_arch = "wasm32") {
+            hw.max(1)
+        } else {
+            (COLUMN_BLOCK_BYTES / (4 * m.max(1))).max(64) / 16 * 16
+        };
         for start in (0..hw).step_by(block) {
             let cols = start..(start + block).min(hw);
             sgemm_columns(m, k, hw, weight, b, out, cols.clone(), false)?;
