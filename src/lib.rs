@@ -10,6 +10,8 @@ pub mod compute_status;
 mod fonts;
 pub mod inference;
 pub mod model_view;
+#[cfg(not(target_arch = "wasm32"))]
+mod native_picker;
 mod panels;
 #[cfg(target_arch = "wasm32")]
 mod web;

@@ -68,13 +68,23 @@ pub fn run_view_ui(ui: &mut egui::Ui, view: &mut ModelView, inference: &mut Infe
                 inference.load_sample(ui.ctx(), file);
             }
         }
+        // Natively Ctrl+O (⌘O) opens the dialog too; a browser only opens its picker from a click.
+        let hover = if cfg!(target_arch = "wasm32") {
+            "Choose a photo or a checkpoint from this computer (it never leaves it)"
+        } else {
+            "Choose a photo or a checkpoint from this computer (it never leaves it) — Ctrl+O"
+        };
+        let open = ui.button("Open file…").on_hover_text(hover).clicked();
         #[cfg(target_arch = "wasm32")]
-        if ui
-            .button("Open file…")
-            .on_hover_text("Choose a photo or a checkpoint from this computer (it never leaves it)")
-            .clicked()
-        {
+        if open {
             crate::web::pick_image(ui.ctx(), &inference.inbox);
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let shortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::O);
+            if open || ui.input_mut(|i| i.consume_shortcut(&shortcut)) {
+                crate::native_picker::pick_file(ui.ctx(), &inference.inbox);
+            }
         }
         ui.weak(if cfg!(target_arch = "wasm32") {
             "or drop / paste a photo (PNG, JPEG, WebP, GIF, BMP) — or drop a checkpoint (.pth, .pt, .safetensors)"
