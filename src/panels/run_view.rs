@@ -101,7 +101,7 @@ pub fn run_view_ui(ui: &mut egui::Ui, view: &mut ModelView, inference: &mut Infe
         ui.vertical_centered(|ui| {
             ui.heading("Run the network on a photo");
             ui.label(
-                "Pick a sample above or drop your own photo: convscope preprocesses it as the model expects, runs it \
+                "Pick a sample above, or open or drop your own photo: convscope preprocesses it as the model expects, runs it \
                       on this machine, and shows the top-5 guesses and the feature maps of every layer.",
             );
         });
