@@ -218,8 +218,9 @@ pub fn im2col(x: &[f32], input: Shape, c: &Conv2d, channels: std::ops::Range<usi
                     if sw == 1 {
                         dst.copy_from_slice(&src[..dst.len()]);
                     } else {
-                        for (j, d) in dst.iter_mut().enumerate() {
-                            *d = src[j * sw];
+                        // Every sw-th value: the first of each chunk (the last chunk may be short).
+                        for (d, chunk) in dst.iter_mut().zip(src.chunks(sw)) {
+                            *d = chunk[0];
                         }
                     }
                 }
