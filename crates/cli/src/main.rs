@@ -111,7 +111,7 @@ enum Command {
         /// Also list the N slowest steps (time, throughput, layer, kernel, output shape).
         #[arg(long, value_name = "N", default_value_t = 0)]
         layers: usize,
-        /// Threads for the GEMMs (default: every core).
+        /// Threads each convolution is split over (default: every core).
         #[arg(long)]
         threads: Option<usize>,
     },

@@ -7,9 +7,10 @@
 //! depthwise convs across channels, but costs a transpose for every map the app shows.
 //!
 //! Execution is a [`Run`]: one step per node, so the app can spread a run over frames and show
-//! progress while the page stays responsive (the browser build is single-threaded). Natively the GEMM
-//! uses threads ([`Engine::threads`]). Outputs are `Arc`s: a fused BN or activation shares its convolution's output, and
-//! flatten/dropout share their input's data, so capturing every node costs no copies.
+//! progress while the page stays responsive (the browser build is single-threaded). Natively a
+//! convolution's output channels are split over threads ([`Engine::threads`]). Outputs are `Arc`s: a
+//! fused BN or activation shares its convolution's output, and flatten/dropout share their input's
+//! data, so capturing every node costs no copies.
 
 pub mod kernels;
 pub mod plan;
@@ -85,7 +86,7 @@ pub struct Outputs {
 #[derive(Clone, Debug)]
 pub struct Engine {
     pub plan: Arc<Plan>,
-    /// Threads the GEMMs may use (rayon's pool, native builds); 1 on the web.
+    /// Threads a convolution is split over (rayon's pool, native builds); 1 on the web.
     pub threads: usize,
 }
 

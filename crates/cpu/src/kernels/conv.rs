@@ -1,5 +1,6 @@
 //! Convolutions in CHW layout: pointwise (one GEMM), dense k×k (im2col + GEMM), depthwise and grouped
-//! (the direct kernel of `direct.rs`), and the two non-multiplying arithmetics, AdderNet (−Σ|x − w|) and Mitchell's logarithmic product.
+//! (the direct kernel of `direct.rs`), and the two non-multiplying arithmetics, AdderNet (−Σ|x − w|)
+//! and Mitchell's logarithmic product.
 //!
 //! Shapes and weight lengths are validated when the plan is made (`Plan::new`); the loops index
 //! within those validated bounds.

@@ -7,7 +7,7 @@
 //! dropped) is one long run of `BLOCK`-wide multiply-adds with the taps unrolled over a block of
 //! outputs held in registers: one store per block, not one per tap. This stays fast for 7×7 maps,
 //! where a row-by-row kernel runs out of width to vectorize, and it needs no channel interleaving.
-//! Bias and activation are applied while the valid columns are copied out.
+//! The valid columns are copied out, then bias and activation applied to the plane while it is in cache.
 //!
 //! Compiled for AVX-512 and AVX2+FMA too and chosen at run time; the same code is simd128 on the web.
 
