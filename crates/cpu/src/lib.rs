@@ -1,10 +1,12 @@
 //! The CPU engine: runs a bound graph on one image, node by node, and hands out every node's output.
 //!
 //! Layout: CHW (NCHW with batch 1). PyTorch stores weights as `[out, in, kh, kw]`, so a pointwise conv
-//! is one GEMM `W[out × in] · X[in × hw]` with no repacking; depthwise and grouped convolutions work
-//! on whole contiguous planes; and the views show one channel at a time, which in CHW is a slice of
-//! the tensor the engine already holds (no copy for the feature-map grid). NHWC would vectorize
-//! depthwise convs across channels, but costs a transpose for every map the app shows.
+//! is one GEMM `W[out × in] · X[in × hw]` with no repacking; grouped convolutions work on whole
+//! contiguous planes; and the views show one channel at a time, which in CHW is a slice of the tensor
+//! the engine already holds (no copy for the feature-map grid). The one exception: inverted residual
+//! chains (pointwise → depthwise → pointwise) run channels-last, where depthwise convolutions
+//! vectorize across channels, and their captured maps are transposed to CHW when a run finishes
+//! (`layout.rs`).
 //!
 //! Execution is a [`Run`]: one step per node, so the app can spread a run over frames and show
 //! progress while the page stays responsive (the browser build is single-threaded). Natively a
@@ -13,6 +15,7 @@
 //! data, so capturing every node costs no copies.
 
 pub mod kernels;
+mod layout;
 pub mod plan;
 
 use std::sync::Arc;
@@ -94,6 +97,12 @@ impl Engine {
     /// An engine using every core natively (one thread on the web).
     pub fn new(graph: &Graph, weights: &Bound) -> Result<Self, EngineError> {
         Ok(Self { plan: Arc::new(Plan::new(graph, weights)?), threads: default_threads() })
+    }
+
+    /// An engine that holds every value CHW, with no channels-last chains (see `layout.rs`): the
+    /// reference those chains are tested against.
+    pub fn channels_first(graph: &Graph, weights: &Bound) -> Result<Self, EngineError> {
+        Ok(Self { plan: Arc::new(Plan::with_layouts(graph, weights, false)?), threads: default_threads() })
     }
 
     /// The same engine limited to `threads` threads (at least 1).
@@ -210,8 +219,28 @@ impl Run {
             .cloned()
             .flatten()
             .ok_or_else(|| EngineError::Internal("the output was not computed".into()))?;
-        let activations =
-            self.values.iter().enumerate().map(|(i, v)| if self.keeps(NodeId(i)) { v.clone() } else { None }).collect();
+        // Values held channels-last are handed out CHW, transposed once per shared buffer.
+        let mut transposed: Vec<(*const Vec<f32>, Tensor)> = Vec::new();
+        let mut activations = Vec::with_capacity(self.values.len());
+        for (i, v) in self.values.iter().enumerate() {
+            let kept = v.as_ref().filter(|_| self.keeps(NodeId(i)));
+            let hwc = self.engine.plan.channels_last.get(i) == Some(&true);
+            activations.push(match kept {
+                Some(t) if hwc => {
+                    let key = Arc::as_ptr(&t.data);
+                    if let Some((_, done)) = transposed.iter().find(|(k, _)| *k == key) {
+                        Some(Tensor { shape: t.shape, data: Arc::clone(&done.data) })
+                    } else {
+                        let mut chw = vec![0.0; t.data.len()];
+                        kernels::depthwise_hwc::to_chw(&t.data, t.shape, &mut chw);
+                        let done = Tensor { shape: t.shape, data: Arc::new(chw) };
+                        transposed.push((key, done.clone()));
+                        Some(done)
+                    }
+                }
+                other => other.cloned(),
+            });
+        }
         Ok(Outputs { output, activations })
     }
 

@@ -87,10 +87,20 @@ pub struct Plan {
     pub last_use: Vec<usize>,
     pub input: Shape,
     pub output: NodeId,
+    /// Per node, whether its value is held channels-last (HWC) during a run (`layout.rs`); captured
+    /// values are handed out CHW.
+    pub channels_last: Vec<bool>,
 }
 
 impl Plan {
+    /// The plan the engine runs: inverted-residual chains channels-last where that pays (`layout.rs`).
     pub fn new(graph: &Graph, weights: &Bound) -> Result<Self, EngineError> {
+        Self::with_layouts(graph, weights, true)
+    }
+
+    /// `channels_last: false` keeps every value CHW: the reference the channels-last chains are
+    /// tested against.
+    pub fn with_layouts(graph: &Graph, weights: &Bound, channels_last: bool) -> Result<Self, EngineError> {
         let n = graph.nodes.len();
         let mut consumers = vec![0usize; n];
         for node in &graph.nodes {
@@ -203,6 +213,8 @@ impl Plan {
                             bias,
                             activation,
                             method,
+                            input_hwc: false,
+                            output_hwc: false,
                         }))
                     }
                     Op::BatchNorm { .. } => {
@@ -274,6 +286,7 @@ impl Plan {
             }
         }
         let output = NodeId(n.checked_sub(1).ok_or_else(|| EngineError::Internal("empty graph".into()))?);
-        Ok(Self { steps, last_use, input: graph.input_shape(), output })
+        let channels_last = if channels_last { crate::layout::choose(&mut steps, output) } else { vec![false; n] };
+        Ok(Self { steps, last_use, input: graph.input_shape(), output, channels_last })
     }
 }

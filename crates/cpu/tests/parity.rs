@@ -184,16 +184,17 @@ fn capturing_only_the_output_frees_maps_and_gives_the_same_logits() {
     assert_eq!(only.activations.iter().filter(|a| a.is_some()).count(), 1, "only the output is kept");
 }
 
-/// Splitting convolutions over threads (by output channels for GEMMs, by groups for depthwise and
+/// Splitting CHW convolutions over threads (by output channels for GEMMs, by groups for depthwise and
 /// grouped kernels) computes every output exactly as one thread does: the same kernels on disjoint
 /// channel ranges. ShuffleNet V1 (g = 3, its default) has grouped 1×1 and depthwise 3×3 convs, at a size where
-/// every large layer is split.
+/// every large layer is split. (Channels-last GEMMs split by pixels, where the GEMM may block its sums
+/// differently: `channels_last_chains_give_the_maps_of_the_channels_first_engine` covers them.)
 #[test]
 fn threads_split_channels_without_changing_the_result() {
     for id in ["shufflenet_v1", "mobilenet_v2"] {
         let entry = convscope_zoo::find(id).expect("zoo");
         let graph = entry.build(&Variant { resolution: 160, ..entry.default }).expect("builds");
-        let engine = Engine::new(&graph, &synthetic::init(&graph, 5)).expect("plan");
+        let engine = Engine::channels_first(&graph, &synthetic::init(&graph, 5)).expect("plan");
         let input =
             || Tensor::new(Shape::map(3, 160, 160), synthetic::unit_values(5, "input", 3 * 160 * 160)).expect("input");
         let one = engine.clone().with_threads(1).run(input(), Capture::All).expect("one thread");
@@ -203,6 +204,63 @@ fn threads_split_channels_without_changing_the_result() {
             let worst = a.data.iter().zip(b.data.iter()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
             let max = a.data.iter().fold(0.0f32, |m, v| m.max(v.abs()));
             assert!(worst <= 1e-6 * max.max(1.0), "{id}: a map differs by {worst}");
+        }
+    }
+}
+
+/// Inverted-residual chains run channels-last (`layout.rs`): expansion GEMMs writing HWC, the HWC
+/// depthwise kernel (with HWC and with transposed CHW inputs, HWC and CHW outputs), projections reading
+/// HWC. Every captured map, handed out CHW, equals the all-CHW engine's up to float rounding (other
+/// kernels sum in another order), on one thread and on three.
+#[test]
+fn channels_last_chains_give_the_maps_of_the_channels_first_engine() {
+    use convscope_cpu::StepKind;
+    use convscope_cpu::kernels::conv::Method;
+    for (id, resolution) in [("efficientnet_lite0", 160), ("mobilenet_v2", 160), ("efficientnet_b0", 96)] {
+        let entry = convscope_zoo::find(id).expect("zoo");
+        let graph = entry.build(&Variant { resolution, ..entry.default }).expect("builds");
+        let weights = synthetic::init(&graph, 9);
+        let mixed = Engine::new(&graph, &weights).expect("plan");
+        let chw = Engine::channels_first(&graph, &weights).expect("plan");
+        let convs: Vec<_> = mixed
+            .plan
+            .steps
+            .iter()
+            .filter_map(|s| if let StepKind::Conv(c) = &s.kind { Some(c.as_ref()) } else { None })
+            .collect();
+        let depthwise = |input_hwc, output_hwc| {
+            convs
+                .iter()
+                .any(|c| c.method == Method::DepthwiseHwc && c.input_hwc == input_hwc && c.output_hwc == output_hwc)
+        };
+        if id == "efficientnet_b0" {
+            assert!(depthwise(true, false), "{id}: a depthwise writing CHW for its squeeze-excite");
+        } else {
+            assert!(depthwise(true, true), "{id}: an HWC chain");
+            assert!(
+                convs.iter().any(|c| c.method == Method::Pointwise && c.input_hwc),
+                "{id}: a pointwise reading HWC"
+            );
+            assert!(convs.iter().any(|c| c.method == Method::Direct), "{id}: a depthwise left CHW (large map)");
+        }
+        if id == "efficientnet_lite0" {
+            assert!(depthwise(false, true), "{id}: a depthwise transposing its CHW input");
+        }
+        let input = || {
+            let n = 3 * resolution * resolution;
+            Tensor::new(Shape::map(3, resolution, resolution), synthetic::unit_values(9, "input", n)).expect("input")
+        };
+        let want = chw.with_threads(1).run(input(), Capture::All).expect("channels first");
+        for threads in [1, 3] {
+            let got = mixed.clone().with_threads(threads).run(input(), Capture::All).expect("channels last");
+            for (i, (a, b)) in want.activations.iter().zip(&got.activations).enumerate() {
+                let (Some(a), Some(b)) = (a, b) else { panic!("{id}: Capture::All keeps every node") };
+                assert_eq!(a.shape, b.shape);
+                let worst = a.data.iter().zip(b.data.iter()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+                let max = a.data.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                let name = &graph.nodes[i].name;
+                assert!(worst <= 1e-5 * max.max(1.0), "{id}, {threads} threads: {name} differs by {worst} (max {max})");
+            }
         }
     }
 }

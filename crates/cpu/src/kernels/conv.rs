@@ -9,8 +9,10 @@
 
 use convscope_graph::{Activation, Arithmetic, Conv2d, Shape};
 
+use super::depthwise_hwc::{depthwise_hwc, to_chw, to_hwc};
 use super::direct::direct;
-use super::gemm::sgemm;
+use super::elementwise::bias_activate_channels_last;
+use super::gemm::{Strides, sgemm_strided};
 use crate::EngineError;
 
 /// Multiply-accumulates from which a convolution is split over threads (native builds).
@@ -41,6 +43,9 @@ pub enum Method {
     Im2col,
     /// Depthwise or grouped: direct shifted-row accumulation, no GEMM per group.
     Direct,
+    /// Depthwise on a channels-last input (`depthwise_hwc.rs`), weights `[kh·kw, c]`. Chosen by the
+    /// plan when the convolution before it can write HWC (`layout.rs`).
+    DepthwiseHwc,
     /// AdderNet: im2col, then −Σ|x − w| per output.
     Adder,
     /// Mitchell: im2col, then Σ mitchell(w, x).
@@ -58,6 +63,10 @@ pub struct ConvStep {
     pub bias: Option<Vec<f32>>,
     pub activation: Option<Activation>,
     pub method: Method,
+    /// The input map is channels-last (HWC): only pointwise and `DepthwiseHwc` convolutions read HWC.
+    pub input_hwc: bool,
+    /// The output is written channels-last: pointwise, im2col and `DepthwiseHwc` convolutions can.
+    pub output_hwc: bool,
 }
 
 impl ConvStep {
@@ -77,24 +86,79 @@ impl ConvStep {
         }
     }
 
-    /// Run on one CHW input into `out` (length `output.numel()`); `scratch` is reused between calls.
+    /// Run on one input (CHW, or HWC if `input_hwc`) into `out` (length `output.numel()`; HWC if
+    /// `output_hwc`); `scratch` is reused between calls.
     pub fn run(&self, x: &[f32], out: &mut [f32], scratch: &mut Vec<f32>, threads: usize) -> Result<(), EngineError> {
         let c = &self.conv;
         let (hw_out, k) = (self.output.h * self.output.w, c.in_channels / c.groups * c.kernel[0] * c.kernel[1]);
         match self.method {
             Method::Pointwise | Method::Im2col => {
-                let b = if self.method == Method::Pointwise {
-                    x
+                let (b, b_strides) = if self.method == Method::Pointwise {
+                    (x, if self.input_hwc { Strides::column_major(k) } else { Strides::row_major(hw_out) })
                 } else {
                     im2col(x, self.input, c, 0..c.in_channels, scratch);
-                    scratch.as_slice()
+                    (scratch.as_slice(), Strides::row_major(hw_out))
                 };
-                // Threads (native) take disjoint ranges of output channels: contiguous planes of `out`.
                 let m = c.out_channels;
                 let work = m.saturating_mul(k).saturating_mul(hw_out);
+                if self.output_hwc {
+                    // Threads (native) take disjoint ranges of pixels: contiguous runs of HWC `out`.
+                    let parts = if work >= PARALLEL_MACS { threads.clamp(1, hw_out.max(1)) } else { 1 };
+                    let columns = hw_out.div_ceil(parts).max(1);
+                    let bias = self.bias.as_deref();
+                    for_each_part(out, columns * m, parts, |part, chunk| {
+                        let (n0, n) = (part * columns, chunk.len() / m.max(1));
+                        let b = &b[n0 * b_strides.column..];
+                        sgemm_strided(m, k, n, &self.weight, b, b_strides, chunk, Strides::column_major(m), false)?;
+                        match bias {
+                            Some(bias) => bias_activate_channels_last(chunk, bias, self.activation),
+                            None => crate::kernels::elementwise::bias_activate(chunk, 0.0, self.activation),
+                        }
+                        Ok(())
+                    })?;
+                    return Ok(());
+                }
+                // Threads (native) take disjoint ranges of output channels: contiguous planes of `out`.
                 let parts = if work >= PARALLEL_MACS { threads.clamp(1, m.max(1)) } else { 1 };
                 let rows = m.div_ceil(parts).max(1);
-                for_each_part(out, rows * hw_out, parts, |part, chunk| self.gemm_rows(part * rows, k, b, chunk))?;
+                for_each_part(out, rows * hw_out, parts, |part, chunk| {
+                    self.gemm_rows(part * rows, k, b, b_strides, chunk)
+                })?;
+                return Ok(());
+            }
+            Method::DepthwiseHwc => {
+                let (input, output) = (self.input, self.output);
+                let bias = self.bias.as_deref().unwrap_or_default();
+                let row = output.w * output.c;
+                let work = c.out_channels.saturating_mul(hw_out).saturating_mul(k);
+                // Threads (native) take disjoint ranges of output rows.
+                let parts = if work >= PARALLEL_MACS / 4 { threads.clamp(1, output.h.max(1)) } else { 1 };
+                let rows = output.h.div_ceil(parts).max(1);
+                // A CHW input (a small map, see `layout.rs`) is transposed first; a CHW output last.
+                let in_len = if self.input_hwc { 0 } else { x.len() };
+                let out_len = if self.output_hwc { 0 } else { out.len() };
+                scratch.clear();
+                scratch.resize(in_len + out_len, 0.0);
+                let (x_hwc, out_hwc) = scratch.split_at_mut(in_len);
+                let x = if self.input_hwc {
+                    x
+                } else {
+                    to_hwc(x, input, x_hwc);
+                    &*x_hwc
+                };
+                let run = |dst: &mut [f32]| {
+                    for_each_part(dst, rows * row, parts, |part, chunk| {
+                        let r0 = part * rows;
+                        let r1 = r0 + chunk.len() / row.max(1);
+                        depthwise_hwc(c, input, output, &self.weight, bias, self.activation, x, chunk, r0..r1)
+                    })
+                };
+                if self.output_hwc {
+                    run(out)?;
+                } else {
+                    run(out_hwc)?;
+                    to_chw(out_hwc, output, out);
+                }
                 return Ok(());
             }
             Method::Direct => {
@@ -157,12 +221,20 @@ impl ConvStep {
     }
 
     /// Output channels `m0..` (as many as `out` holds planes) of a pointwise or im2col convolution whose
-    /// GEMM right operand is `b` (`k × hw`): one product, then bias and activation per plane. (Column
+    /// GEMM right operand is `b` (`k × hw`, CHW or HWC as `b_strides` says): one product, then bias and activation per plane. (Column
     /// blocks finished while in cache were measured 2% slower natively and 40% slower on the web.)
-    fn gemm_rows(&self, m0: usize, k: usize, b: &[f32], out: &mut [f32]) -> Result<(), EngineError> {
+    fn gemm_rows(
+        &self,
+        m0: usize,
+        k: usize,
+        b: &[f32],
+        b_strides: Strides,
+        out: &mut [f32],
+    ) -> Result<(), EngineError> {
         let hw = self.output.h * self.output.w;
         let m = out.len() / hw.max(1);
-        sgemm(m, k, hw, &self.weight[m0 * k..(m0 + m) * k], b, out, false)?;
+        let c_strides = Strides::row_major(hw);
+        sgemm_strided(m, k, hw, &self.weight[m0 * k..(m0 + m) * k], b, b_strides, out, c_strides, false)?;
         for (oc, plane) in out.chunks_exact_mut(hw).enumerate() {
             let bias = self.bias.as_ref().map_or(0.0, |b| b[m0 + oc]);
             crate::kernels::elementwise::bias_activate(plane, bias, self.activation);

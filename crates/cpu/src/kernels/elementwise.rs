@@ -61,3 +61,17 @@ pub fn affine(x: &[f32], out: &mut [f32], scale: &[f32], shift: &[f32]) {
         }
     }
 }
+
+/// `x = act(x + bias)` in place on a channels-last map: `x` is pixels of `bias.len()` channels each.
+#[allow(unsafe_code)] // the feature-detection dispatch that multiversion generates
+#[multiversion::multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
+pub fn bias_activate_channels_last(x: &mut [f32], bias: &[f32], act: Option<Activation>) {
+    for pixel in x.chunks_exact_mut(bias.len().max(1)) {
+        match act {
+            None => pixel.iter_mut().zip(bias).for_each(|(v, b)| *v += b),
+            Some(Activation::Relu) => pixel.iter_mut().zip(bias).for_each(|(v, b)| *v = (*v + b).max(0.0)),
+            Some(Activation::Relu6) => pixel.iter_mut().zip(bias).for_each(|(v, b)| *v = (*v + b).clamp(0.0, 6.0)),
+            Some(other) => pixel.iter_mut().zip(bias).for_each(|(v, b)| *v = other.apply(*v + b)),
+        }
+    }
+}

@@ -3,8 +3,37 @@
 
 use crate::EngineError;
 
+/// A matrix view: element `(i, j)` is at `i·row_stride + j·column_stride`. A CHW map seen as
+/// `channels × pixels` has strides `(pixels, 1)`; the same map in HWC has `(1, channels)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Strides {
+    pub row: usize,
+    pub column: usize,
+}
+
+impl Strides {
+    /// Row-major and contiguous, `columns` wide.
+    pub fn row_major(columns: usize) -> Self {
+        Self { row: columns, column: 1 }
+    }
+
+    /// Column-major and contiguous, `rows` tall (a CHW matrix's transpose: HWC).
+    pub fn column_major(rows: usize) -> Self {
+        Self { row: 1, column: rows }
+    }
+
+    /// Whether a `rows × columns` view with these strides stays inside `len` elements.
+    fn fits(self, len: usize, rows: usize, columns: usize) -> bool {
+        if rows == 0 || columns == 0 {
+            return true;
+        }
+        let last = (rows - 1).checked_mul(self.row).zip((columns - 1).checked_mul(self.column));
+        last.and_then(|(a, b)| a.checked_add(b)).is_some_and(|last| last < len)
+    }
+}
+
 /// `c[m×n] = a[m×k] · b[k×n] (+ c if accumulate)`, all row-major and contiguous, on the calling thread
-/// (the engine splits work over threads itself: by output channels, see `conv.rs`).
+/// (the engine splits work over threads itself: by output channels or pixels, see `conv.rs`).
 pub fn sgemm(
     m: usize,
     k: usize,
@@ -14,10 +43,26 @@ pub fn sgemm(
     c: &mut [f32],
     accumulate: bool,
 ) -> Result<(), EngineError> {
-    let fits = |len: usize, rows: usize, cols: usize| rows.checked_mul(cols).is_some_and(|need| len >= need);
-    if !(fits(a.len(), m, k) && fits(b.len(), k, n) && fits(c.len(), m, n)) {
+    sgemm_strided(m, k, n, a, b, Strides::row_major(n), c, Strides::row_major(n), accumulate)
+}
+
+/// [`sgemm`] with `b` and `c` in any layout (`a` row-major): the pointwise convolutions of an HWC chain
+/// read and write channels-last maps this way, with no transposes.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_strided(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    b_strides: Strides,
+    c: &mut [f32],
+    c_strides: Strides,
+    accumulate: bool,
+) -> Result<(), EngineError> {
+    if !(Strides::row_major(k).fits(a.len(), m, k) && b_strides.fits(b.len(), k, n) && c_strides.fits(c.len(), m, n)) {
         return Err(EngineError::Internal(format!(
-            "gemm {m}×{k}·{k}×{n} on buffers of {}, {}, {}",
+            "gemm {m}×{k}·{k}×{n} on buffers of {}, {}, {} ({b_strides:?}, {c_strides:?})",
             a.len(),
             b.len(),
             c.len()
@@ -28,15 +73,24 @@ pub fn sgemm(
     }
     if k == 0 {
         if !accumulate {
-            c.iter_mut().take(m * n).for_each(|v| *v = 0.0);
+            for i in 0..m {
+                for j in 0..n {
+                    if let Some(v) = c.get_mut(i * c_strides.row + j * c_strides.column) {
+                        *v = 0.0;
+                    }
+                }
+            }
         }
         return Ok(());
     }
-    let stride = |cols: usize| isize::try_from(cols).map_err(|_| EngineError::Internal("gemm stride overflow".into()));
-    let (rsa, rsb, rsc) = (stride(k)?, stride(n)?, stride(n)?);
-    // SAFETY: `a`, `b` and `c` hold at least m·k, k·n and m·n elements (checked above), the row strides
-    // k, n, n with column stride 1 describe contiguous row-major matrices of those sizes, and `c` is the
-    // only mutable borrow. `gemm` computes dst = alpha·dst + beta·lhs·rhs, reading dst only if asked.
+    let stride = |s: usize| isize::try_from(s).map_err(|_| EngineError::Internal("gemm stride overflow".into()));
+    let rsa = stride(k)?;
+    let (rsb, csb) = (stride(b_strides.row)?, stride(b_strides.column)?);
+    let (rsc, csc) = (stride(c_strides.row)?, stride(c_strides.column)?);
+    // SAFETY: the views of `a` (m×k, row-major), `b` (k×n) and `c` (m×n) with these strides stay inside
+    // their slices (checked above: the last element's offset is below the length; all strides are
+    // non-negative), and `c` is the only mutable borrow. `gemm` computes dst = alpha·dst + beta·lhs·rhs,
+    // reading dst only if asked.
     #[allow(unsafe_code)]
     unsafe {
         gemm::gemm(
@@ -44,14 +98,14 @@ pub fn sgemm(
             n,
             k,
             c.as_mut_ptr(),
-            1,
+            csc,
             rsc,
             accumulate,
             a.as_ptr(),
             1,
             rsa,
             b.as_ptr(),
-            1,
+            csb,
             rsb,
             if accumulate { 1.0 } else { 0.0 },
             1.0,
@@ -62,4 +116,40 @@ pub fn sgemm(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every layout of `b` and `c` gives the plain product.
+    #[test]
+    fn strided_operands_give_the_plain_product() {
+        let (m, k, n) = (5, 7, 9);
+        let a: Vec<f32> = (0..m * k).map(|i| (i % 11) as f32 - 5.0).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i % 13) as f32 / 4.0).collect();
+        let want: Vec<f32> = (0..m * n).map(|p| (0..k).map(|r| a[p / n * k + r] * b[r * n + p % n]).sum()).collect();
+        let mut b_t = vec![0.0; k * n];
+        for r in 0..k {
+            for j in 0..n {
+                b_t[j * k + r] = b[r * n + j];
+            }
+        }
+        for (b, bs) in [(&b, Strides::row_major(n)), (&b_t, Strides::column_major(k))] {
+            for cs in [Strides::row_major(n), Strides::column_major(m)] {
+                let mut c = vec![f32::NAN; m * n];
+                sgemm_strided(m, k, n, &a, b, bs, &mut c, cs, false).expect("gemm");
+                for i in 0..m {
+                    for j in 0..n {
+                        let got = c[i * cs.row + j * cs.column];
+                        assert!((got - want[i * n + j]).abs() < 1e-4, "{bs:?} {cs:?} ({i}, {j})");
+                    }
+                }
+            }
+        }
+        let mut short = vec![0.0; m * n - 1];
+        assert!(
+            sgemm_strided(m, k, n, &a, &b, Strides::row_major(n), &mut short, Strides::column_major(m), false).is_err()
+        );
+    }
 }

@@ -2,6 +2,7 @@
 
 pub mod channels;
 pub mod conv;
+pub mod depthwise_hwc;
 pub mod direct;
 pub mod elementwise;
 pub mod gemm;

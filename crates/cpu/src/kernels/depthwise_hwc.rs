@@ -1,0 +1,342 @@
+//! Depthwise convolution on channels-last (HWC) maps, vectorized across channels.
+//!
+//! In HWC the 16 channels of one pixel are one vector, so a tap of a depthwise kernel is one
+//! multiply-add of an input vector by that tap's 16 weights, with nothing to transpose or gather. For
+//! each output row and each block of 16 channels, the kernel's weights are loaded into registers once
+//! (`KH·KW` vectors: 9 for 3×3, 25 for 5×5) and reused along the whole row, `PIXELS` outputs at a time
+//! in independent sums; taps that fall in the padding read a zero vector. The plan runs an inverted
+//! residual's expansion → depthwise → projection chain in HWC (the two pointwise GEMMs write and read
+//! HWC through their strides, see `conv.rs`), so no map is transposed on the way.
+//!
+//! Compiled for AVX-512 and AVX2+FMA too and chosen at run time; the same code is simd128 on the web.
+
+#![allow(clippy::indexing_slicing)]
+
+use convscope_graph::{Activation, Conv2d, Shape};
+
+use crate::EngineError;
+
+/// Channels a vector holds: one AVX-512 register, two AVX2 ones, four simd128 ones.
+pub const LANES: usize = 16;
+
+/// Whether [`depthwise_hwc`] computes `c` on `input`: a depthwise convolution (one input channel per
+/// group, no channel multiplier) with a square 3×3, 5×5 or 7×7 kernel, no dilation, channels a multiple
+/// of [`LANES`].
+pub fn supports(c: &Conv2d) -> bool {
+    c.groups > 1
+        && c.groups == c.in_channels
+        && c.in_channels == c.out_channels
+        && c.in_channels.is_multiple_of(LANES)
+        && c.dilation == [1, 1]
+        && c.kernel[0] > 0
+        && c.kernel[1] > 0
+}
+
+/// PyTorch's depthwise weights `[c, 1, kh, kw]` as `[kh·kw, c]`: one row of channel weights per tap.
+pub fn taps_major(weight: &[f32], channels: usize, taps: usize) -> Vec<f32> {
+    let mut t = vec![0.0; weight.len()];
+    for (ch, w) in weight.chunks_exact(taps).enumerate().take(channels) {
+        for (tap, &v) in w.iter().enumerate() {
+            t[tap * channels + ch] = v;
+        }
+    }
+    t
+}
+
+/// Output rows `rows` of a depthwise convolution (see [`supports`]) of HWC `x` into `out` (those rows
+/// only, HWC), with `bias` and `activation` applied. `weight` is [`taps_major`].
+#[allow(unsafe_code)] // the feature-detection dispatch that multiversion generates
+#[allow(clippy::too_many_arguments)]
+#[multiversion::multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
+pub fn depthwise_hwc(
+    c: &Conv2d,
+    input: Shape,
+    output: Shape,
+    weight: &[f32],
+    bias: &[f32],
+    activation: Option<Activation>,
+    x: &[f32],
+    out: &mut [f32],
+    rows: std::ops::Range<usize>,
+) -> Result<(), EngineError> {
+    // A multiply-add is one instruction where FMA exists; elsewhere (wasm, baseline x86-64) `mul_add`
+    // would be a library call, so it is a multiply and an add.
+    let fused = multiversion::target::target_cfg_f!(target_feature = "fma");
+    // What the unchecked loads rely on.
+    let ch = input.c;
+    let [kh, kw] = c.kernel;
+    if !(supports(c)
+        && x.len() >= ch * input.h * input.w
+        && weight.len() >= kh * kw * ch
+        && bias.len() >= ch
+        && output.c == ch
+        && rows.end <= output.h
+        && out.len() >= rows.len() * output.w * ch)
+    {
+        return Err(EngineError::Internal(format!("depthwise_hwc: {c:?} on {input} → {output}, rows {rows:?}")));
+    }
+    let g = Geometry { input, output, kernel: c.kernel, stride: c.stride, top: c.padding.top, left: c.padding.left };
+    rows_of(&g, x, weight, bias, activation, out, rows, fused);
+    Ok(())
+}
+
+/// Output rows `rows`, in blocks of 64 channels, then 32, then 16 (each block's sums in registers).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn rows_of(
+    g: &Geometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    activation: Option<Activation>,
+    out: &mut [f32],
+    rows: std::ops::Range<usize>,
+    fused: bool,
+) {
+    let (ch, kh, ow) = (g.input.c, g.kernel[0], g.output.w);
+    let first = rows.start;
+    for oy in rows {
+        let out_row = &mut out[(oy - first) * ow * ch..(oy - first + 1) * ow * ch];
+        // Kernel rows inside the image: 0 ≤ oy·sh + ky − top < ih.
+        let y0 = oy * g.stride[0];
+        let ky0 = g.top.saturating_sub(y0).min(kh);
+        let ky1 = (g.input.h + g.top).saturating_sub(y0).clamp(ky0, kh);
+        let mut cb = 0;
+        while cb + 4 * LANES <= ch {
+            channel_block::<4, 2>(g, x, weight, bias, activation, out_row, oy, cb, ky0..ky1, fused);
+            cb += 4 * LANES;
+        }
+        if cb + 2 * LANES <= ch {
+            channel_block::<2, 4>(g, x, weight, bias, activation, out_row, oy, cb, ky0..ky1, fused);
+            cb += 2 * LANES;
+        }
+        if cb + LANES <= ch {
+            // (Eight pixels here made LLVM vectorize across pixels, with gathers: 2.5× slower.)
+            channel_block::<1, 4>(g, x, weight, bias, activation, out_row, oy, cb, ky0..ky1, fused);
+        }
+    }
+}
+
+struct Geometry {
+    input: Shape,
+    output: Shape,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    top: usize,
+    left: usize,
+}
+
+type Vector = [f32; LANES];
+
+/// Channels `cb..cb + V·LANES` of every pixel of output row `oy`: per pixel, `V` sums in registers, and
+/// per tap inside the image `V` input vectors times `V` weight vectors (the weights of a channel block,
+/// at most 7·7·64 floats, stay in L1 along the row).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn channel_block<const V: usize, const P: usize>(
+    g: &Geometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    activation: Option<Activation>,
+    out_row: &mut [f32],
+    oy: usize,
+    cb: usize,
+    kernel_rows: std::ops::Range<usize>,
+    fused: bool,
+) {
+    let ch = g.input.c;
+    let (iw, kw, sw) = (g.input.w, g.kernel[1], g.stride[1]);
+    let b: [Vector; V] = std::array::from_fn(|v| load(bias, cb + v * LANES));
+    let (ow, left) = (g.output.w, g.left);
+    // Columns whose every tap is inside the row: ox·sw ≥ left and ox·sw + kw − 1 − left < iw.
+    let inside_from = left.div_ceil(sw).min(ow);
+    let inside_to = if iw + left >= kw { ((iw + left - kw) / sw + 1).clamp(inside_from, ow) } else { inside_from };
+    let mut ox = 0;
+    while ox < ow {
+        if ox >= inside_from && ox + P <= inside_to {
+            let mut sums = [b; P];
+            {
+                // P pixels at once: each weight vector is loaded once for all of them.
+                for ky in kernel_rows.clone() {
+                    let r = oy * g.stride[0] + ky - g.top;
+                    let row = (r * iw + ox * sw - left) * ch + cb;
+                    let taps = ky * kw * ch + cb;
+                    for kx in 0..kw {
+                        let w: [Vector; V] = std::array::from_fn(|v| load(weight, taps + kx * ch + v * LANES));
+                        for (j, pixel) in sums.iter_mut().enumerate() {
+                            let at = row + (j * sw + kx) * ch;
+                            for (v, sum) in pixel.iter_mut().enumerate() {
+                                madd(sum, &w[v], &load(x, at + v * LANES), fused);
+                            }
+                        }
+                    }
+                }
+            }
+            for (j, pixel) in sums.iter_mut().enumerate() {
+                store(pixel, &mut out_row[(ox + j) * ch + cb..], activation);
+            }
+            ox += P;
+            continue;
+        }
+        let mut sums = b;
+        // Kernel columns inside the row: 0 ≤ ox·sw + kx − left < iw.
+        let x0 = ox * sw;
+        let kx0 = left.saturating_sub(x0).min(kw);
+        let kx1 = (iw + left).saturating_sub(x0).clamp(kx0, kw);
+        for ky in kernel_rows.clone() {
+            let r = oy * g.stride[0] + ky - g.top;
+            let row = (r * iw + x0 + kx0 - left) * ch + cb;
+            let taps = (ky * kw + kx0) * ch + cb;
+            for k in 0..kx1 - kx0 {
+                let (at, w_at) = (row + k * ch, taps + k * ch);
+                for (v, sum) in sums.iter_mut().enumerate() {
+                    madd(sum, &load(weight, w_at + v * LANES), &load(x, at + v * LANES), fused);
+                }
+            }
+        }
+        store(&mut sums, &mut out_row[ox * ch + cb..], activation);
+        ox += 1;
+    }
+}
+
+/// Write `V` vectors of sums to the front of `dst`, activated.
+#[inline(always)]
+fn store<const V: usize>(sums: &mut [Vector; V], dst: &mut [f32], activation: Option<Activation>) {
+    for (d, s) in dst[..V * LANES].chunks_exact_mut(LANES).zip(sums.iter_mut()) {
+        match activation {
+            None => {}
+            Some(Activation::Relu) => s.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Some(Activation::Relu6) => s.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
+            Some(a) => s.iter_mut().for_each(|v| *v = a.apply(*v)),
+        }
+        d.copy_from_slice(s);
+    }
+}
+
+/// `src[at..at + LANES]` as a vector, unchecked.
+#[inline(always)]
+fn load(src: &[f32], at: usize) -> Vector {
+    debug_assert!(at + LANES <= src.len());
+    // SAFETY: every call reads within the lengths `depthwise_hwc` checked on entry: inputs at
+    // ((r·iw + ix)·ch + cb + v·LANES) with r < ih, ix < iw (the kernel row and column ranges keep taps
+    // inside the image) and cb + V·LANES ≤ ch; weights at ((ky·kw + kx)·ch + cb + v·LANES) with
+    // ky < kh, kx < kw; biases at cb + v·LANES < ch.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::ptr::read_unaligned(src.as_ptr().add(at).cast::<Vector>())
+    }
+}
+
+/// `sum += w · src`, lane by lane. Inlined into the multiversioned kernel (a closure would not be, and
+/// would then be compiled without FMA).
+#[inline(always)]
+fn madd(sum: &mut Vector, w: &Vector, src: &Vector, fused: bool) {
+    for j in 0..LANES {
+        sum[j] = if fused { w[j].mul_add(src[j], sum[j]) } else { sum[j] + w[j] * src[j] };
+    }
+}
+
+/// CHW → HWC.
+pub fn to_hwc(x: &[f32], shape: Shape, out: &mut [f32]) {
+    transpose(x, shape.c, shape.h * shape.w, out);
+}
+
+/// HWC → CHW.
+pub fn to_chw(x: &[f32], shape: Shape, out: &mut [f32]) {
+    transpose(x, shape.h * shape.w, shape.c, out);
+}
+
+/// Side of the square tiles [`transpose`] works in.
+const TILE: usize = 16;
+
+/// `out[j·rows + i] = x[i·cols + j]`, in `TILE`×`TILE` tiles: each tile read as `TILE` row pieces and
+/// written as `TILE` row pieces (register shuffles in between), not one scattered store per value.
+#[allow(unsafe_code)] // the feature-detection dispatch that multiversion generates
+#[multiversion::multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
+fn transpose(x: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
+    let (x, out) = (&x[..rows * cols], &mut out[..rows * cols]);
+    let (full_rows, full_cols) = (rows / TILE * TILE, cols / TILE * TILE);
+    for i0 in (0..full_rows).step_by(TILE) {
+        for j0 in (0..full_cols).step_by(TILE) {
+            let mut tile = [[0.0f32; TILE]; TILE];
+            for (i, t) in tile.iter_mut().enumerate() {
+                t.copy_from_slice(&x[(i0 + i) * cols + j0..(i0 + i) * cols + j0 + TILE]);
+            }
+            for j in 0..TILE {
+                let dst = &mut out[(j0 + j) * rows + i0..(j0 + j) * rows + i0 + TILE];
+                for (i, d) in dst.iter_mut().enumerate() {
+                    *d = tile[i][j];
+                }
+            }
+        }
+        for j in full_cols..cols {
+            for i in i0..i0 + TILE {
+                out[j * rows + i] = x[i * cols + j];
+            }
+        }
+    }
+    for i in full_rows..rows {
+        for j in 0..cols {
+            out[j * rows + i] = x[i * cols + j];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use convscope_graph::Padding;
+
+    use super::*;
+    use crate::kernels::direct::tests::reference;
+
+    /// 3×3, 5×5 and 7×7 (compiled for their sizes), strides 1 and 2, and the generic path (stride 3,
+    /// 5×3, 1×1); padding wider than the map, maps narrower than a pixel block, channels in blocks of 32
+    /// and 16; ReLU6 at the end; against the textbook definition, rows computed in two parts.
+    #[test]
+    fn depthwise_hwc_matches_the_definition() {
+        // (channels, kernel, stride, padding, [h, w])
+        let cases = [
+            (16, [3, 3], [1, 1], Padding::uniform(1), [7, 9]),
+            (32, [3, 3], [2, 2], Padding::uniform(1), [11, 10]),
+            (16, [5, 5], [1, 1], Padding::uniform(2), [7, 7]),
+            (48, [5, 5], [2, 2], Padding { top: 1, bottom: 2, left: 1, right: 2 }, [14, 14]),
+            (16, [5, 5], [2, 2], Padding::uniform(2), [3, 2]),
+            (16, [7, 7], [1, 1], Padding::uniform(3), [9, 5]),
+            (32, [3, 3], [1, 1], Padding::uniform(1), [1, 1]),
+            (144, [3, 3], [1, 1], Padding::uniform(1), [9, 21]),
+            (80, [7, 7], [2, 2], Padding::uniform(3), [15, 22]),
+            (48, [3, 3], [3, 3], Padding::uniform(1), [13, 20]),
+            (32, [5, 3], [2, 1], Padding::symmetric(2, 1), [10, 17]),
+            (16, [1, 1], [1, 1], Padding::uniform(0), [4, 11]),
+        ];
+        for (case, (ch, kernel, stride, padding, [h, w])) in cases.into_iter().enumerate() {
+            let c = Conv2d { kernel, stride, padding, groups: ch, ..Conv2d::new(ch, ch, 1, 1) };
+            assert!(supports(&c));
+            let input = Shape::map(ch, h, w);
+            let oh = (h + padding.top + padding.bottom - kernel[0]) / stride[0] + 1;
+            let ow = (w + padding.left + padding.right - kernel[1]) / stride[1] + 1;
+            let output = Shape::map(ch, oh, ow);
+            let value = |i: usize, salt: usize| ((i * 7919 + salt * 104_729) % 997) as f32 / 498.5 - 1.0;
+            let x: Vec<f32> = (0..ch * h * w).map(|i| value(i, case)).collect();
+            let weight: Vec<f32> = (0..ch * kernel[0] * kernel[1]).map(|i| value(i, case + 50)).collect();
+            let bias: Vec<f32> = (0..ch).map(|i| value(i, case + 99)).collect();
+            let want: Vec<f32> =
+                reference(&c, input, output, &weight, &bias, &x).iter().map(|v| v.clamp(0.0, 6.0)).collect();
+            let mut x_hwc = vec![f32::NAN; x.len()];
+            to_hwc(&x, input, &mut x_hwc);
+            let taps = taps_major(&weight, ch, kernel[0] * kernel[1]);
+            let mut got_hwc = vec![f32::NAN; want.len()];
+            let split = oh / 2;
+            let (top_rows, bottom_rows) = got_hwc.split_at_mut(split * ow * ch);
+            let relu6 = Some(Activation::Relu6);
+            depthwise_hwc(&c, input, output, &taps, &bias, relu6, &x_hwc, top_rows, 0..split).expect("top rows");
+            depthwise_hwc(&c, input, output, &taps, &bias, relu6, &x_hwc, bottom_rows, split..oh).expect("bottom rows");
+            let mut got = vec![f32::NAN; want.len()];
+            to_chw(&got_hwc, output, &mut got);
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()), "case {case}, output {i}: {g} vs {w}");
+            }
+        }
+    }
+}
