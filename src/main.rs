@@ -1,5 +1,9 @@
 //! `convscope-app`: the convscope window natively, the page's entry point on the web.
 
+/// Maps aligned to cache lines, natively and on the web (see `convscope_cpu::alloc`).
+#[global_allocator]
+static ALLOCATOR: convscope_cpu::alloc::CacheAligned = convscope_cpu::alloc::CacheAligned;
+
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> eframe::Result {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();

@@ -11,6 +11,10 @@
 mod infer;
 mod npy;
 
+/// Maps aligned to cache lines (see `convscope_cpu::alloc`).
+#[global_allocator]
+static ALLOCATOR: convscope_cpu::alloc::CacheAligned = convscope_cpu::alloc::CacheAligned;
+
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;

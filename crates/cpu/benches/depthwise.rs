@@ -2,6 +2,9 @@
 //! CHW phase-plane kernel (`direct.rs`) and the channels-last one (`depthwise_hwc.rs`).
 //! `cargo bench -p convscope-cpu --bench depthwise`.
 
+#[global_allocator]
+static ALLOCATOR: convscope_cpu::alloc::CacheAligned = convscope_cpu::alloc::CacheAligned;
+
 use std::hint::black_box;
 
 use convscope_cpu::kernels::{depthwise_hwc, direct};

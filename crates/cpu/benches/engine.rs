@@ -3,6 +3,9 @@
 //! onnxruntime and tract; tools/bench_peers.py runs all three in one go) and on every core.
 //! `cargo bench -p convscope-cpu`.
 
+#[global_allocator]
+static ALLOCATOR: convscope_cpu::alloc::CacheAligned = convscope_cpu::alloc::CacheAligned;
+
 use std::hint::black_box;
 
 use convscope_cpu::{Capture, Engine, Tensor};

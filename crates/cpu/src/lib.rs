@@ -14,6 +14,7 @@
 //! fused BN or activation shares its convolution's output, and flatten/dropout share their input's
 //! data, so capturing every node costs no copies.
 
+pub mod alloc;
 pub mod kernels;
 mod layout;
 pub mod plan;
