@@ -264,38 +264,59 @@ pub fn im2col(x: &[f32], input: Shape, c: &Conv2d, channels: std::ops::Range<usi
     let [dh, dw] = c.dilation;
     let oh = (ih + c.padding.top + c.padding.bottom - (kh - 1) * dh - 1) / sh + 1;
     let ow = (iw + c.padding.left + c.padding.right - (kw - 1) * dw - 1) / sw + 1;
+    // Written front to back, each value once: zeros where a window leaves the image (no up-front
+    // zeroing of the whole buffer).
     col.clear();
-    col.resize(channels.len() * kh * kw * oh * ow, 0.0);
-    let mut rows = col.chunks_exact_mut(oh * ow);
+    col.reserve(channels.len() * kh * kw * oh * ow);
+    let zeros = |col: &mut Vec<f32>, n: usize| col.resize(col.len() + n, 0.0);
+    // With stride 2, each input row is first split into its even and odd columns (once per channel),
+    // so every row piece below is a contiguous copy (a stem's 3×3 stride-2 im2col: ≈ 2× faster).
+    let half = iw.div_ceil(2);
+    let mut split = Vec::new();
     for ic in channels {
         let plane = &x[ic * ih * iw..(ic + 1) * ih * iw];
+        if sw == 2 {
+            split.clear();
+            split.resize(ih * iw, 0.0);
+            for (row, out) in plane.chunks_exact(iw).zip(split.chunks_exact_mut(iw)) {
+                let (even, odd) = out.split_at_mut(half);
+                for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(row.chunks_exact(2)) {
+                    *e = pair[0];
+                    *o = pair[1];
+                }
+                if iw % 2 == 1 {
+                    even[half - 1] = row[iw - 1];
+                }
+            }
+        }
         for ky in 0..kh {
             for kx in 0..kw {
-                let Some(row) = rows.next() else { return };
+                // Output columns whose tap lands inside the row: ox·sw + kx·dw − left ∈ [0, iw).
+                let (shift, left) = (kx * dw, c.padding.left);
+                let first = left.saturating_sub(shift).div_ceil(sw).min(ow);
+                let end = (iw + left).saturating_sub(shift).div_ceil(sw).clamp(first, ow);
                 for oy in 0..oh {
                     let iy = (oy * sh + ky * dh) as isize - c.padding.top as isize;
-                    if iy < 0 || iy >= ih as isize {
+                    if iy < 0 || iy >= ih as isize || first >= end {
+                        zeros(col, ow);
                         continue;
                     }
-                    let in_row = &plane[iy as usize * iw..(iy as usize + 1) * iw];
-                    let dst = &mut row[oy * ow..(oy + 1) * ow];
-                    // Output columns whose tap lands inside the row: ox·sw + kx·dw − left ∈ [0, iw).
-                    let (shift, left) = (kx * dw, c.padding.left);
-                    let first = left.saturating_sub(shift).div_ceil(sw);
-                    let end = (iw + left).saturating_sub(shift).div_ceil(sw).min(ow);
-                    if first >= end {
-                        continue;
-                    }
-                    let src = &in_row[first * sw + shift - left..];
-                    let dst = &mut dst[first..end];
+                    let iy = iy as usize;
+                    zeros(col, first);
+                    let start = first * sw + shift - left;
+                    let n = end - first;
                     if sw == 1 {
-                        dst.copy_from_slice(&src[..dst.len()]);
+                        col.extend_from_slice(&plane[iy * iw + start..][..n]);
+                    } else if sw == 2 {
+                        // Columns start, start + 2, …: one phase of the split row.
+                        let phase = if start % 2 == 0 { start / 2 } else { half + start / 2 };
+                        col.extend_from_slice(&split[iy * iw + phase..][..n]);
                     } else {
                         // Every sw-th value: the first of each chunk (the last chunk may be short).
-                        for (d, chunk) in dst.iter_mut().zip(src.chunks(sw)) {
-                            *d = chunk[0];
-                        }
+                        let in_row = &plane[iy * iw..(iy + 1) * iw];
+                        col.extend(in_row[start..].chunks(sw).take(n).map(|chunk| chunk[0]));
                     }
+                    zeros(col, ow - end);
                 }
             }
         }
