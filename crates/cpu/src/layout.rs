@@ -1,18 +1,20 @@
 //! Which values a run holds channels-last (HWC), chosen once per plan.
 //!
-//! The engine's layout is CHW (see the crate docs). One chain is faster in HWC: a depthwise
-//! convolution vectorized across channels (`kernels/depthwise_hwc.rs`) measured 1.3–2.8× the CHW
-//! kernel on EfficientNet-Lite0's maps of 28² and smaller, and equal on the large ones. Its input
-//! comes from a pointwise (or im2col) convolution and its output goes to a pointwise one, and a GEMM
-//! writes or reads HWC as cheaply as CHW by its strides (measured: within ±10% per shape), so the chain
-//! expansion → depthwise → projection runs with no transposes at all. Everything else stays CHW.
+//! The engine's layout is CHW (see the crate docs). Inverted-residual trunks are faster in HWC: a
+//! depthwise convolution vectorized across channels (`kernels/depthwise_hwc.rs`) measured 1.3–2.8×
+//! the CHW kernel on EfficientNet-Lite0's layers, a GEMM reads and writes HWC by its strides at about
+//! the CHW speed when both of its maps are HWC (−5% to +25% per shape, against up to +75% when only
+//! its input is), and a residual sum does not care about layout. So whole trunks run HWC —
+//! expansion → depthwise → projection → sum → next expansion — with no transposes; captured maps are
+//! transposed to CHW when a run finishes.
 //!
-//! The rule, in node order: a depthwise convolution that `depthwise_hwc::supports` runs HWC when its
-//! input is HWC. A convolution's value is HWC when the convolution can write HWC (pointwise, im2col,
-//! or a depthwise running HWC), every step reading it can read HWC (pointwise, or a supported
-//! depthwise), at least one side is a depthwise (pointwise → pointwise gains nothing), and it is not
-//! the graph's output. A depthwise running HWC whose value must be CHW (a squeeze-excite block reads
-//! it) transposes its output once.
+//! The rule. A value (a step's output, shared by the BN and activation fused into it) may be HWC when
+//! its step can write HWC — a pointwise or im2col convolution, a depthwise convolution the HWC kernel
+//! supports, a same-shape sum — and every step reading it can read HWC — a pointwise convolution, a
+//! supported depthwise, a same-shape sum. Then, to a fixed point: a sum's inputs and output share one
+//! layout (any CHW one makes all CHW); a depthwise writes HWC only if its input is HWC or its map
+//! small enough to transpose ([`SMALL_MAP`]). Last, regions of HWC values that contain no depthwise
+//! convolution go back to CHW: a pointwise chain alone gains nothing.
 
 use convscope_graph::{Arithmetic, NodeId};
 
@@ -20,90 +22,223 @@ use crate::kernels::conv::{ConvStep, Method};
 use crate::kernels::depthwise_hwc;
 use crate::plan::{Step, StepKind};
 
-/// Switch the steps of HWC chains to their channels-last forms; per node, whether its value is HWC.
+/// Input maps small enough that a depthwise convolution whose input is CHW still runs HWC, transposing
+/// its input: measured on 1152×7×7 and 960×7×7, the transpose takes 11 µs and the kernel gains
+/// 40–60 µs; on 14×14, 28 µs against 20–45 µs.
+const SMALL_MAP: usize = 14 * 14;
+
+/// Pointwise convolutions read and write HWC only between these channel counts. Measured on
+/// EfficientNet-Lite0 and MobileNetV2 (one thread): 960 and 1152 channels over 7×7 maps run 40–60%
+/// slower in HWC, and 16 output channels over 112×112 70% slower, more than the depthwise
+/// convolutions next to them gain; 24–672 channels within −25% to +30%. (Letting the wide ones read
+/// HWC and write CHW measured 2–3% slower over a whole Lite0 run.)
+const NARROWEST_HWC_GEMM: usize = 24;
+const WIDEST_HWC_GEMM: usize = 768;
+
+/// Switch the steps of HWC regions to their channels-last forms; per node, whether its value is HWC.
 pub fn choose(steps: &mut [Step], output: NodeId) -> Vec<bool> {
     let n = steps.len();
     // The step that computes each node's value (a fused BN or activation shares its convolution's).
     let producer: Vec<usize> =
         steps.iter().map(|s| if let StepKind::Fused { into } = s.kind { into.0 } else { s.node.0 }).collect();
+    let source = |id: &NodeId| producer.get(id.0).copied().unwrap_or(id.0);
     let mut readers: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (t, step) in steps.iter().enumerate() {
         if matches!(step.kind, StepKind::Fused { .. }) {
             continue;
         }
         for input in &step.inputs {
-            if let Some(r) = producer.get(input.0).and_then(|&p| readers.get_mut(p)) {
+            if let Some(r) = readers.get_mut(source(input)) {
                 r.push(t);
             }
         }
     }
-    let output_step = producer.get(output.0).copied();
-    let mut hwc = vec![false; n];
-    let kinds = |steps: &[Step], t: usize, test: fn(&ConvStep) -> bool| matches!(steps.get(t).map(|s| &s.kind), Some(StepKind::Conv(c)) if test(c));
-    for i in 0..n {
-        let input_hwc = steps.get(i).and_then(|s| s.inputs.first()).is_some_and(|id| hwc.get(id.0) == Some(&true));
-        let Some(reads) = readers.get(i) else { continue };
-        let all_read_hwc = !reads.is_empty() && reads.iter().all(|&t| kinds(steps, t, reads_hwc));
-        let feeds_depthwise = reads.iter().any(|&t| kinds(steps, t, is_depthwise_candidate));
-        let Some(StepKind::Conv(conv)) = steps.get_mut(i).map(|s| &mut s.kind) else { continue };
-        let small = conv.input.h * conv.input.w <= SMALL_MAP;
-        if is_depthwise_candidate(conv) && (input_hwc || small) {
-            to_depthwise_hwc(conv, input_hwc);
-        }
-        let is_depthwise_hwc = conv.method == Method::DepthwiseHwc;
-        let writes_hwc = match conv.method {
-            Method::DepthwiseHwc => true,
-            Method::Pointwise | Method::Im2col => conv.conv.out_channels <= WIDEST_HWC_GEMM_OUTPUT,
-            _ => false,
-        };
-        if !(writes_hwc && all_read_hwc && (feeds_depthwise || is_depthwise_hwc) && output_step != Some(i)) {
-            continue;
-        }
-        if let Some(StepKind::Conv(conv)) = steps.get_mut(i).map(|s| &mut s.kind) {
-            conv.output_hwc = true;
-        }
-        let absorbs = steps.get(i).map(|s| s.absorbs.clone()).unwrap_or_default();
-        for id in std::iter::once(i).chain(absorbs.iter().map(|a| a.0)) {
-            if let Some(h) = hwc.get_mut(id) {
-                *h = true;
+    let role: Vec<Role> = steps.iter().map(|s| role(s, steps)).collect();
+    let role_of = |t: usize| role.get(t).copied().unwrap_or(Role::Other);
+    let output_step = source(&output);
+
+    // Values that may be HWC, by their producing step.
+    let mut hwc: Vec<bool> = (0..n)
+        .map(|p| {
+            let reads = readers.get(p).map_or(&[][..], Vec::as_slice);
+            role_of(p).writes_hwc()
+                && p != output_step
+                && !reads.is_empty()
+                && reads.iter().all(|&t| role_of(t).reads_hwc())
+        })
+        .collect();
+    let first_input: Vec<Option<usize>> = steps.iter().map(|s| s.inputs.first().map(source)).collect();
+    let input_of = |t: usize| first_input.get(t).copied().flatten();
+    loop {
+        let mut changed = false;
+        for t in 0..n {
+            match role_of(t) {
+                Role::Sum => {
+                    let Some(step) = steps.get(t) else { continue };
+                    let members: Vec<usize> = step.inputs.iter().map(source).chain([t]).collect();
+                    if members.iter().any(|&m| hwc.get(m) != Some(&true)) {
+                        for m in members {
+                            if let Some(h) = hwc.get_mut(m).filter(|h| **h) {
+                                *h = false;
+                                changed = true;
+                            }
+                        }
+                    }
+                }
+                Role::Depthwise => {
+                    // Transposing is only worth it on small maps: elsewhere a depthwise runs HWC only
+                    // with both its maps HWC.
+                    let small = matches!(steps.get(t).map(|s| &s.kind),
+                        Some(StepKind::Conv(c)) if c.input.h * c.input.w <= SMALL_MAP);
+                    let input = input_of(t);
+                    let input_hwc = input.is_some_and(|i| hwc.get(i) == Some(&true));
+                    let output_hwc = hwc.get(t) == Some(&true);
+                    if !small && input_hwc != output_hwc {
+                        for v in [Some(t), input].into_iter().flatten() {
+                            if let Some(h) = hwc.get_mut(v).filter(|h| **h) {
+                                *h = false;
+                                changed = true;
+                            }
+                        }
+                    }
+                }
+                _ => {}
             }
         }
-        for &t in reads.clone().iter() {
-            if let Some(StepKind::Conv(c)) = steps.get_mut(t).map(|s| &mut s.kind)
-                && c.method == Method::Pointwise
-            {
-                c.input_hwc = true;
+        if !changed {
+            break;
+        }
+    }
+
+    // Regions: HWC values joined through the steps that read them. Keep those with a depthwise.
+    let mut region: Vec<usize> = (0..n).collect();
+    fn root(region: &mut [usize], mut v: usize) -> usize {
+        while let Some(&up) = region.get(v).filter(|&&up| up != v) {
+            let grand = region.get(up).copied().unwrap_or(up);
+            if let Some(r) = region.get_mut(v) {
+                *r = grand;
+            }
+            v = up;
+        }
+        v
+    }
+    for t in 0..n {
+        if hwc.get(t) != Some(&true) {
+            continue;
+        }
+        for &r in readers.get(t).map_or(&[][..], Vec::as_slice) {
+            if hwc.get(r) == Some(&true) {
+                let (a, b) = (root(&mut region, t), root(&mut region, r));
+                if let Some(slot) = region.get_mut(a) {
+                    *slot = b;
+                }
             }
         }
     }
-    hwc
+    let mut has_depthwise = vec![false; n];
+    for t in 0..n {
+        if role_of(t) != Role::Depthwise {
+            continue;
+        }
+        let runs_hwc = hwc.get(t) == Some(&true) || input_of(t).is_some_and(|i| hwc.get(i) == Some(&true));
+        if runs_hwc {
+            for v in [Some(t), input_of(t)].into_iter().flatten().filter(|&v| hwc.get(v) == Some(&true)) {
+                let r = root(&mut region, v);
+                if let Some(slot) = has_depthwise.get_mut(r) {
+                    *slot = true;
+                }
+            }
+        }
+    }
+    for v in 0..n {
+        let r = root(&mut region, v);
+        if has_depthwise.get(r) != Some(&true)
+            && let Some(h) = hwc.get_mut(v)
+        {
+            *h = false;
+        }
+    }
+    // Removing a region can leave a sum with a CHW member only if the sum joined two regions, which
+    // the union above makes one region: sums stay consistent.
+
+    // Configure the convolutions, and mark every node of an HWC value.
+    let mut node_hwc = vec![false; n];
+    for t in 0..n {
+        let input_hwc = input_of(t).is_some_and(|i| hwc.get(i) == Some(&true));
+        let output_hwc = hwc.get(t) == Some(&true);
+        if output_hwc {
+            let absorbs = steps.get(t).map(|s| s.absorbs.clone()).unwrap_or_default();
+            for id in std::iter::once(t).chain(absorbs.iter().map(|a| a.0)) {
+                if let Some(h) = node_hwc.get_mut(id) {
+                    *h = true;
+                }
+            }
+        }
+        let Some(StepKind::Conv(conv)) = steps.get_mut(t).map(|s| &mut s.kind) else { continue };
+        match role_of(t) {
+            Role::Depthwise => {
+                let small = conv.input.h * conv.input.w <= SMALL_MAP;
+                if input_hwc || output_hwc || small {
+                    to_depthwise_hwc(conv, input_hwc);
+                    conv.output_hwc = output_hwc;
+                }
+            }
+            Role::Gemm | Role::Im2col => {
+                conv.input_hwc = input_hwc && conv.method == Method::Pointwise;
+                conv.output_hwc = output_hwc;
+            }
+            _ => {}
+        }
+    }
+    node_hwc
 }
 
-/// The most output channels for which a GEMM writes HWC as fast as CHW. Measured (EfficientNet-Lite0,
-/// MobileNetV2, one thread): up to 672 channels within ±10%; 960 and 1152 channels over 7×7 pixels
-/// 40–50% slower, more than the depthwise after them gains.
-const WIDEST_HWC_GEMM_OUTPUT: usize = 768;
-
-/// Output maps from which a stride-1 depthwise stays CHW: on 56×56 and larger maps the two kernels
-/// are equally fast, and the pointwise convolution after it reads HWC up to 1.8× slower (few output
-/// channels over many pixels: 24×56², 16×112²).
-const LARGEST_HWC_STRIDE_1_MAP: usize = 56 * 56 - 1;
-
-/// Input maps small enough that a depthwise convolution whose input is CHW (after a GEMM wider than
-/// [`WIDEST_HWC_GEMM_OUTPUT`]) still runs HWC, transposing its input: measured on 1152×7×7 and 960×7×7,
-/// the transpose takes 11 µs and the kernel gains 40–60 µs; on 14×14, 28 µs against 20–45 µs.
-const SMALL_MAP: usize = 14 * 14;
-
-/// A depthwise convolution the HWC kernel computes, and where it pays: stride 2, or maps below 56×56.
-fn is_depthwise_candidate(c: &ConvStep) -> bool {
-    matches!(c.method, Method::Direct | Method::DepthwiseHwc)
-        && c.conv.arithmetic == Arithmetic::Multiply
-        && depthwise_hwc::supports(&c.conv)
-        && (c.conv.stride != [1, 1] || c.output.h * c.output.w <= LARGEST_HWC_STRIDE_1_MAP)
+/// What a step can do with HWC values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// A pointwise convolution: reads and writes HWC.
+    Gemm,
+    /// A dense convolution by im2col: writes HWC, reads CHW.
+    Im2col,
+    /// A depthwise convolution the HWC kernel supports.
+    Depthwise,
+    /// A sum of same-shape maps: any layout, the same for all.
+    Sum,
+    Other,
 }
 
-fn reads_hwc(c: &ConvStep) -> bool {
-    c.method == Method::Pointwise || is_depthwise_candidate(c)
+impl Role {
+    fn writes_hwc(self) -> bool {
+        self != Role::Other
+    }
+
+    fn reads_hwc(self) -> bool {
+        !matches!(self, Role::Other | Role::Im2col)
+    }
+}
+
+fn role(step: &Step, steps: &[Step]) -> Role {
+    match &step.kind {
+        StepKind::Conv(c) if is_depthwise(c) => Role::Depthwise,
+        StepKind::Conv(c)
+            if c.method == Method::Pointwise
+                && c.conv.out_channels >= NARROWEST_HWC_GEMM
+                && c.conv.in_channels.max(c.conv.out_channels) <= WIDEST_HWC_GEMM =>
+        {
+            Role::Gemm
+        }
+        StepKind::Conv(c) if c.method == Method::Im2col => Role::Im2col,
+        StepKind::Binary { multiply: false }
+            if step.inputs.iter().all(|i| steps.get(i.0).is_some_and(|s| s.output == step.output)) =>
+        {
+            Role::Sum
+        }
+        _ => Role::Other,
+    }
+}
+
+fn is_depthwise(c: &ConvStep) -> bool {
+    c.method == Method::Direct && c.conv.arithmetic == Arithmetic::Multiply && depthwise_hwc::supports(&c.conv)
 }
 
 /// The channels-last form of a supported depthwise convolution: weights `[kh·kw, c]`, a bias always.

@@ -3,14 +3,15 @@
 //! Layout: CHW (NCHW with batch 1). PyTorch stores weights as `[out, in, kh, kw]`, so a pointwise conv
 //! is one GEMM `W[out × in] · X[in × hw]` with no repacking; grouped convolutions work on whole
 //! contiguous planes; and the views show one channel at a time, which in CHW is a slice of the tensor
-//! the engine already holds (no copy for the feature-map grid). The one exception: inverted residual
-//! chains (pointwise → depthwise → pointwise) run channels-last, where depthwise convolutions
-//! vectorize across channels, and their captured maps are transposed to CHW when a run finishes
-//! (`layout.rs`).
+//! the engine already holds (no copy for the feature-map grid). The one exception: inverted-residual
+//! trunks (pointwise → depthwise → pointwise → residual sum) run channels-last, where depthwise
+//! convolutions vectorize across channels; their captured maps are transposed to CHW when a run
+//! finishes (`layout.rs`).
 //!
 //! Execution is a [`Run`]: one step per node, so the app can spread a run over frames and show
 //! progress while the page stays responsive (the browser build is single-threaded). Natively a
-//! convolution's output channels are split over threads ([`Engine::threads`]). Outputs are `Arc`s: a
+//! convolution is split over threads ([`Engine::threads`]): by output channels or groups in CHW, by
+//! pixels or rows in HWC. Outputs are `Arc`s: a
 //! fused BN or activation shares its convolution's output, and flatten/dropout share their input's
 //! data, so capturing every node costs no copies.
 

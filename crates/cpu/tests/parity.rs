@@ -208,9 +208,9 @@ fn threads_split_channels_without_changing_the_result() {
     }
 }
 
-/// Inverted-residual chains run channels-last (`layout.rs`): expansion GEMMs writing HWC, the HWC
-/// depthwise kernel (with HWC and with transposed CHW inputs, HWC and CHW outputs), projections reading
-/// HWC. Every captured map, handed out CHW, equals the all-CHW engine's up to float rounding (other
+/// Inverted-residual trunks run channels-last (`layout.rs`): GEMMs reading and writing HWC, residual
+/// sums in HWC, the HWC depthwise kernel (HWC in and out, transposing a CHW input or output on small
+/// maps). Every captured map, handed out CHW, equals the all-CHW engine's up to float rounding (other
 /// kernels sum in another order), on one thread and on three.
 #[test]
 fn channels_last_chains_give_the_maps_of_the_channels_first_engine() {
@@ -241,10 +241,15 @@ fn channels_last_chains_give_the_maps_of_the_channels_first_engine() {
                 convs.iter().any(|c| c.method == Method::Pointwise && c.input_hwc),
                 "{id}: a pointwise reading HWC"
             );
-            assert!(convs.iter().any(|c| c.method == Method::Direct), "{id}: a depthwise left CHW (large map)");
+            assert!(convs.iter().any(|c| c.method == Method::Direct), "{id}: a depthwise left CHW (first block)");
+            let sum_hwc =
+                mixed.plan.steps.iter().any(|s| {
+                    matches!(s.kind, StepKind::Binary { multiply: false }) && mixed.plan.channels_last[s.node.0]
+                });
+            assert!(sum_hwc, "{id}: a residual sum in HWC");
         }
         if id == "efficientnet_lite0" {
-            assert!(depthwise(false, true), "{id}: a depthwise transposing its CHW input");
+            assert!(depthwise(false, false), "{id}: a small-map depthwise transposing both ways");
         }
         let input = || {
             let n = 3 * resolution * resolution;
