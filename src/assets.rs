@@ -7,6 +7,15 @@ use std::sync::{Arc, Mutex};
 /// A load in progress or done: `None` while pending.
 pub type Slot = Arc<Mutex<Option<Result<Vec<u8>, String>>>>;
 
+/// Largest file the app reads from the user (dropped, picked or pasted), refused before reading: what
+/// the checkpoint reader accepts (1 GiB; the photo decoder's limit is smaller).
+pub const MAX_FILE_BYTES: u64 = convscope_weights::MAX_CHECKPOINT_BYTES;
+
+/// The message for a file of `size` bytes, if it is over `limit` ([`MAX_FILE_BYTES`] outside tests).
+pub fn too_large(size: u64, limit: u64) -> Option<String> {
+    (size > limit).then(|| format!("{} MB is more than the {} MB the app opens", size >> 20, limit >> 20))
+}
+
 /// Photos arriving from anywhere (drop, picker, paste, samples): `(name, bytes or error)`, oldest first.
 pub type Inbox = Arc<Mutex<Vec<(String, Result<Vec<u8>, String>)>>>;
 

@@ -321,13 +321,26 @@ impl Inference {
         for file in dropped {
             let name =
                 file.path().file_name().map_or_else(|| "dropped file".to_owned(), |n| n.to_string_lossy().into_owned());
+            // Refused above the app's limit before reading, like a picked file.
             #[cfg(not(target_arch = "wasm32"))]
-            self.receive(name, file.bytes());
+            {
+                let arrived = if file.path().is_file() {
+                    crate::native_picker::read_bounded(file.path(), assets::MAX_FILE_BYTES).1
+                } else {
+                    file.bytes()
+                };
+                self.receive(name, arrived);
+            }
             #[cfg(target_arch = "wasm32")]
             {
                 let (inbox, ctx) = (self.inbox.clone(), ctx.clone());
+                let size = file.web_file().map_or(0.0, |f| f.size());
                 wasm_bindgen_futures::spawn_local(async move {
-                    let bytes = file.bytes_async().await;
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let bytes = match assets::too_large(size as u64, assets::MAX_FILE_BYTES) {
+                        Some(refused) => Err(refused),
+                        None => file.bytes_async().await,
+                    };
                     if let Ok(mut queue) = inbox.lock() {
                         queue.push((name, bytes));
                     }

@@ -6,9 +6,6 @@ use std::path::Path;
 
 use crate::assets::Inbox;
 
-/// Largest file the picker reads (photos are bounded again by their decoder, checkpoints by their reader).
-pub const MAX_FILE_BYTES: u64 = 2 << 30;
-
 /// What the picker offers first; "All files" is the second filter.
 const EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "gif", "bmp", "pth", "pt", "bin", "safetensors"];
 
@@ -24,7 +21,7 @@ pub fn pick_file(ctx: &egui::Context, inbox: &Inbox) {
         else {
             return; // cancelled
         };
-        let arrived = read_bounded(&path, MAX_FILE_BYTES);
+        let arrived = read_bounded(&path, crate::assets::MAX_FILE_BYTES);
         if let Ok(mut queue) = inbox.lock() {
             queue.push(arrived);
         }
@@ -39,8 +36,8 @@ pub fn pick_file(ctx: &egui::Context, inbox: &Inbox) {
 pub fn read_bounded(path: &Path, limit: u64) -> (String, Result<Vec<u8>, String>) {
     let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let bytes = std::fs::metadata(path).map_err(|e| format!("cannot read it: {e}")).and_then(|meta| {
-        if meta.len() > limit {
-            Err(format!("{} MB is more than the {} MB the app opens", meta.len() >> 20, limit >> 20))
+        if let Some(refused) = crate::assets::too_large(meta.len(), limit) {
+            Err(refused)
         } else {
             std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))
         }

@@ -60,7 +60,7 @@ async fn probe_webgpu() -> WebGpuProbe {
         return WebGpuProbe::NoNavigatorGpu;
     };
     let Some(request) = request.dyn_ref::<js_sys::Function>() else { return WebGpuProbe::NoNavigatorGpu };
-    let Ok(promise) = request.call0(&gpu).and_then(|p| p.dyn_into::<js_sys::Promise>().map_err(JsValue::from)) else {
+    let Ok(promise) = request.call0(&gpu).and_then(|p| p.dyn_into::<js_sys::Promise>()) else {
         return WebGpuProbe::NoAdapter;
     };
     let adapter = wasm_bindgen_futures::JsFuture::from(promise).await.unwrap_or(JsValue::NULL);
@@ -222,9 +222,16 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
 fn read_file_into(file: web_sys::File, ctx: egui::Context, inbox: crate::assets::Inbox) {
     let name = file.name();
     wasm_bindgen_futures::spawn_local(async move {
-        let result = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
-            Ok(buffer) => Ok(js_sys::Uint8Array::new(&buffer).to_vec()),
-            Err(e) => Err(js_error_text(&e)),
+        // Refused above the app's limit before reading.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let result = if let Some(refused) = crate::assets::too_large(file.size() as u64, crate::assets::MAX_FILE_BYTES)
+        {
+            Err(refused)
+        } else {
+            match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+                Ok(buffer) => Ok(js_sys::Uint8Array::new(&buffer).to_vec()),
+                Err(e) => Err(js_error_text(&e)),
+            }
         };
         if let Ok(mut queue) = inbox.lock() {
             queue.push((name, result));

@@ -360,3 +360,26 @@ fn the_open_file_button_hands_a_picked_photo_to_the_run_like_a_drop() {
     let top = harness.state().inference.result.as_ref().and_then(|r| r.top.first().map(|t| t.0));
     assert!(top.is_some_and(|c| (281..=285).contains(&c)), "top-1 {top:?}");
 }
+
+/// A file dropped from disk natively: read through its path with the app's size limit checked first
+/// (as the picker reads), never through egui's unbounded `bytes()`.
+#[test]
+fn a_photo_dropped_from_disk_is_read_through_its_path() {
+    #[derive(Debug)]
+    struct FromDisk(std::path::PathBuf);
+    impl egui::DroppedFile for FromDisk {
+        fn path(&self) -> &std::path::Path {
+            &self.0
+        }
+        fn bytes(&self) -> Result<Vec<u8>, String> {
+            Err("egui's unbounded read was used".to_owned())
+        }
+    }
+    let mut harness = app_on(Tab::Run);
+    harness.state_mut().open_link("model=efficientnet_lite0&tab=run");
+    harness.run();
+    let path = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/samples/chelsea.png"));
+    harness.input_mut().dropped_files.push(std::sync::Arc::new(FromDisk(path)));
+    run_to_end(&mut harness);
+    assert_eq!(harness.state().inference.photo.as_ref().map(|p| p.0.as_str()), Some("chelsea.png"));
+}
