@@ -6,7 +6,8 @@
 //! the CHW speed when both of its maps are HWC (−5% to +25% per shape, against up to +75% when only
 //! its input is), and a residual sum does not care about layout. So whole trunks run HWC —
 //! expansion → depthwise → projection → sum → next expansion — with no transposes; captured maps are
-//! transposed to CHW when a run finishes.
+//! transposed to CHW when a run finishes. Natively only: on the web it measured slower (see
+//! `Plan::new`).
 //!
 //! The rule. A value (a step's output, shared by the BN and activation fused into it) may be HWC when
 //! its step can write HWC — a pointwise or im2col convolution, a depthwise convolution the HWC kernel

@@ -93,9 +93,12 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The plan the engine runs: inverted-residual chains channels-last where that pays (`layout.rs`).
+    /// The plan the engine runs: inverted-residual trunks channels-last where that pays (`layout.rs`),
+    /// natively. Not on the web: in Chromium the trunks made EfficientNet-Lite0 slower (67–74 ms against
+    /// 53–59 ms all CHW; V8 gives wasm 16 vector registers and the HWC kernel's sums spill), and with
+    /// one channel block per pixel no faster (49–59 ms).
     pub fn new(graph: &Graph, weights: &Bound) -> Result<Self, EngineError> {
-        Self::with_layouts(graph, weights, true)
+        Self::with_layouts(graph, weights, !cfg!(target_arch = "wasm32"))
     }
 
     /// `channels_last: false` keeps every value CHW: the reference the channels-last chains are
