@@ -1,12 +1,13 @@
 //! Depthwise convolution on channels-last (HWC) maps, vectorized across channels.
 //!
 //! In HWC the 16 channels of one pixel are one vector, so a tap of a depthwise kernel is one
-//! multiply-add of an input vector by that tap's 16 weights, with nothing to transpose or gather. For
-//! each output row and each block of 16 channels, the kernel's weights are loaded into registers once
-//! (`KH·KW` vectors: 9 for 3×3, 25 for 5×5) and reused along the whole row, `PIXELS` outputs at a time
-//! in independent sums; taps that fall in the padding read a zero vector. The plan runs an inverted
-//! residual's expansion → depthwise → projection chain in HWC (the two pointwise GEMMs write and read
-//! HWC through their strides, see `conv.rs`), so no map is transposed on the way.
+//! multiply-add of an input vector by that tap's 16 weights, with nothing to transpose or gather. Each
+//! output row is computed in blocks of up to 64 channels, four pixels at a time, so 16 independent sums
+//! stay in registers while every tap's weight vectors are loaded once for the four pixels. Taps in the
+//! padding are skipped (kernel rows per output row, kernel columns per pixel near the edges); inside,
+//! loads are unchecked against bounds the entry point checked. The plan runs inverted-residual trunks
+//! in HWC (`layout.rs`; the pointwise GEMMs read and write HWC through their strides), so no map is
+//! transposed on the way; [`to_hwc`] and [`to_chw`] serve small maps and captured maps.
 //!
 //! Compiled for AVX-512 and AVX2+FMA too and chosen at run time; the same code is simd128 on the web.
 
@@ -19,9 +20,8 @@ use crate::EngineError;
 /// Channels a vector holds: one AVX-512 register, two AVX2 ones, four simd128 ones.
 pub const LANES: usize = 16;
 
-/// Whether [`depthwise_hwc`] computes `c` on `input`: a depthwise convolution (one input channel per
-/// group, no channel multiplier) with a square 3×3, 5×5 or 7×7 kernel, no dilation, channels a multiple
-/// of [`LANES`].
+/// Whether [`depthwise_hwc`] computes `c`: a depthwise convolution (one input channel per group, no
+/// channel multiplier), no dilation, channels a multiple of [`LANES`]; any kernel size and stride.
 pub fn supports(c: &Conv2d) -> bool {
     c.groups > 1
         && c.groups == c.in_channels
@@ -132,8 +132,8 @@ struct Geometry {
 type Vector = [f32; LANES];
 
 /// Channels `cb..cb + V·LANES` of every pixel of output row `oy`: per pixel, `V` sums in registers, and
-/// per tap inside the image `V` input vectors times `V` weight vectors (the weights of a channel block,
-/// at most 7·7·64 floats, stay in L1 along the row).
+/// per tap inside the image `V` input vectors times `V` weight vectors (a channel block's weights, 6.4 KB for
+/// 5×5 and 64 channels, stay in L1 along the row).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn channel_block<const V: usize, const P: usize>(
@@ -159,19 +159,17 @@ fn channel_block<const V: usize, const P: usize>(
     while ox < ow {
         if ox >= inside_from && ox + P <= inside_to {
             let mut sums = [b; P];
-            {
-                // P pixels at once: each weight vector is loaded once for all of them.
-                for ky in kernel_rows.clone() {
-                    let r = oy * g.stride[0] + ky - g.top;
-                    let row = (r * iw + ox * sw - left) * ch + cb;
-                    let taps = ky * kw * ch + cb;
-                    for kx in 0..kw {
-                        let w: [Vector; V] = std::array::from_fn(|v| load(weight, taps + kx * ch + v * LANES));
-                        for (j, pixel) in sums.iter_mut().enumerate() {
-                            let at = row + (j * sw + kx) * ch;
-                            for (v, sum) in pixel.iter_mut().enumerate() {
-                                madd(sum, &w[v], &load(x, at + v * LANES), fused);
-                            }
+            // P pixels at once: each weight vector is loaded once for all of them.
+            for ky in kernel_rows.clone() {
+                let r = oy * g.stride[0] + ky - g.top;
+                let row = (r * iw + ox * sw - left) * ch + cb;
+                let taps = ky * kw * ch + cb;
+                for kx in 0..kw {
+                    let w: [Vector; V] = std::array::from_fn(|v| load(weight, taps + kx * ch + v * LANES));
+                    for (j, pixel) in sums.iter_mut().enumerate() {
+                        let at = row + (j * sw + kx) * ch;
+                        for (v, sum) in pixel.iter_mut().enumerate() {
+                            madd(sum, &w[v], &load(x, at + v * LANES), fused);
                         }
                     }
                 }
