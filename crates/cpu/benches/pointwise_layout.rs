@@ -1,48 +1,10 @@
-//! Pointwise convolutions as GEMMs with CHW or HWC operands (EfficientNet-Lite0's shapes, one thread).
+//! Pointwise convolutions as GEMMs with CHW or HWC operands (EfficientNet-Lite0's shapes, one thread),
+//! through the engine's own `sgemm_strided`.
 
 use std::hint::black_box;
 
+use convscope_cpu::kernels::gemm::{Strides, sgemm_strided};
 use criterion::{Criterion, criterion_group, criterion_main};
-
-#[allow(unsafe_code, clippy::too_many_arguments)]
-fn call(
-    m: usize,
-    n: usize,
-    k: usize,
-    dst: &mut [f32],
-    dst_cs: isize,
-    dst_rs: isize,
-    a: &[f32],
-    b: &[f32],
-    b_cs: isize,
-    b_rs: isize,
-) {
-    assert!(dst.len() >= m * n && a.len() >= m * k && b.len() >= k * n);
-    // SAFETY: sizes checked above; strides describe those buffers.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            dst_cs,
-            dst_rs,
-            false,
-            a.as_ptr(),
-            1,
-            k as isize,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-}
 
 fn benches(c: &mut Criterion) {
     // (out, in, pixels)
@@ -62,19 +24,15 @@ fn benches(c: &mut Criterion) {
         let a = vec![0.5f32; m * k];
         let b = vec![0.25f32; k * n];
         let mut d = vec![0.0f32; m * n];
-        let (mi, ni, ki) = (m as isize, n as isize, k as isize);
-        c.bench_function(&format!("chw→chw {m}×{k}·{n}"), |bench| {
-            bench.iter(|| call(m, n, k, &mut d, 1, ni, &a, black_box(&b), 1, ni))
-        });
-        c.bench_function(&format!("chw→hwc {m}×{k}·{n}"), |bench| {
-            bench.iter(|| call(m, n, k, &mut d, mi, 1, &a, black_box(&b), 1, ni))
-        });
-        c.bench_function(&format!("hwc→chw {m}×{k}·{n}"), |bench| {
-            bench.iter(|| call(m, n, k, &mut d, 1, ni, &a, black_box(&b), ki, 1))
-        });
-        c.bench_function(&format!("hwc→hwc {m}×{k}·{n}"), |bench| {
-            bench.iter(|| call(m, n, k, &mut d, mi, 1, &a, black_box(&b), ki, 1))
-        });
+        let (chw_b, hwc_b) = (Strides::row_major(n), Strides::column_major(k));
+        let (chw_d, hwc_d) = (Strides::row_major(n), Strides::column_major(m));
+        for (name, bs, ds) in
+            [("chw→chw", chw_b, chw_d), ("chw→hwc", chw_b, hwc_d), ("hwc→chw", hwc_b, chw_d), ("hwc→hwc", hwc_b, hwc_d)]
+        {
+            c.bench_function(&format!("{name} {m}×{k}·{n}"), |bench| {
+                bench.iter(|| sgemm_strided(m, k, n, &a, black_box(&b), bs, &mut d, ds, false))
+            });
+        }
     }
 }
 

@@ -89,8 +89,7 @@ pub fn choose(steps: &mut [Step], output: NodeId) -> Vec<bool> {
                 Role::Depthwise => {
                     // Transposing is only worth it on small maps: elsewhere a depthwise runs HWC only
                     // with both its maps HWC.
-                    let small = matches!(steps.get(t).map(|s| &s.kind),
-                        Some(StepKind::Conv(c)) if c.input.h * c.input.w <= SMALL_MAP);
+                    let small = matches!(steps.get(t).map(|s| &s.kind), Some(StepKind::Conv(c)) if small_map(c));
                     let input = input_of(t);
                     let input_hwc = input.is_some_and(|i| hwc.get(i) == Some(&true));
                     let output_hwc = hwc.get(t) == Some(&true);
@@ -177,12 +176,9 @@ pub fn choose(steps: &mut [Step], output: NodeId) -> Vec<bool> {
         }
         let Some(StepKind::Conv(conv)) = steps.get_mut(t).map(|s| &mut s.kind) else { continue };
         match role_of(t) {
-            Role::Depthwise => {
-                let small = conv.input.h * conv.input.w <= SMALL_MAP;
-                if input_hwc || output_hwc || small {
-                    to_depthwise_hwc(conv, input_hwc);
-                    conv.output_hwc = output_hwc;
-                }
+            Role::Depthwise if input_hwc || output_hwc || small_map(conv) => {
+                to_depthwise_hwc(conv, input_hwc);
+                conv.output_hwc = output_hwc;
             }
             Role::Gemm | Role::Im2col => {
                 conv.input_hwc = input_hwc && conv.method == Method::Pointwise;
@@ -240,6 +236,11 @@ fn role(step: &Step, steps: &[Step]) -> Role {
 
 fn is_depthwise(c: &ConvStep) -> bool {
     c.method == Method::Direct && c.conv.arithmetic == Arithmetic::Multiply && depthwise_hwc::supports(&c.conv)
+}
+
+/// Whether a depthwise convolution's input is small enough to transpose ([`SMALL_MAP`]).
+fn small_map(c: &ConvStep) -> bool {
+    c.input.h * c.input.w <= SMALL_MAP
 }
 
 /// The channels-last form of a supported depthwise convolution: weights `[kh·kw, c]`, a bias always.

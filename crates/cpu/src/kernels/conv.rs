@@ -221,8 +221,9 @@ impl ConvStep {
     }
 
     /// Output channels `m0..` (as many as `out` holds planes) of a pointwise or im2col convolution whose
-    /// GEMM right operand is `b` (`k × hw`, CHW or HWC as `b_strides` says): one product, then bias and activation per plane. (Column
-    /// blocks finished while in cache were measured 2% slower natively and 40% slower on the web.)
+    /// GEMM right operand is `b` (`k × hw`, CHW or HWC as `b_strides` says): one product, then bias and
+    /// activation per plane. (Column blocks finished while in cache were measured 2% slower natively
+    /// and 40% slower on the web.)
     fn gemm_rows(
         &self,
         m0: usize,
