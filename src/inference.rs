@@ -332,20 +332,10 @@ impl Inference {
                 self.receive(name, arrived);
             }
             #[cfg(target_arch = "wasm32")]
-            {
-                let (inbox, ctx) = (self.inbox.clone(), ctx.clone());
-                let size = file.web_file().map_or(0.0, |f| f.size());
-                wasm_bindgen_futures::spawn_local(async move {
-                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                    let bytes = match assets::too_large(size as u64, assets::MAX_FILE_BYTES) {
-                        Some(refused) => Err(refused),
-                        None => file.bytes_async().await,
-                    };
-                    if let Ok(mut queue) = inbox.lock() {
-                        queue.push((name, bytes));
-                    }
-                    ctx.request_repaint();
-                });
+            match file.web_file() {
+                // The browser's handle: read like a picked or pasted file (its size checked first).
+                Some(web_file) => crate::web::read_file_into(web_file.clone(), ctx.clone(), self.inbox.clone()),
+                None => self.receive(name, Err("the browser handed over no file to read".to_owned())),
             }
         }
         let arrived: Vec<_> = self.inbox.lock().map(|mut q| q.drain(..).collect()).unwrap_or_default();

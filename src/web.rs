@@ -218,8 +218,8 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
-/// Read a `File` (from the picker or a paste) into the photo inbox.
-fn read_file_into(file: web_sys::File, ctx: egui::Context, inbox: crate::assets::Inbox) {
+/// Read a `File` (from the picker, a paste or a drop) into the photo inbox.
+pub fn read_file_into(file: web_sys::File, ctx: egui::Context, inbox: crate::assets::Inbox) {
     let name = file.name();
     wasm_bindgen_futures::spawn_local(async move {
         // Refused above the app's limit before reading.

