@@ -1,5 +1,6 @@
 //! The two depthwise kernels on EfficientNet-Lite0's depthwise layers (224² input, one thread): the
-//! CHW phase-plane kernel (`direct.rs`) and the channels-last one (`depthwise_hwc.rs`).
+//! CHW phase-plane kernel (`direct.rs`) and the channels-last one (`depthwise_hwc.rs`: `hwc` is what the
+//! engine runs — AVX-512 intrinsics where the CPU has them —, `hwc-portable` the autovectorized kernel).
 //! `cargo bench -p convscope-cpu --bench depthwise`.
 
 #[global_allocator]
@@ -69,6 +70,22 @@ fn benches(c: &mut Criterion) {
         c.bench_function(&format!("hwc {name}"), |bench| {
             bench.iter(|| {
                 depthwise_hwc::depthwise_hwc(&conv, input, output, &taps, &b, act, black_box(&x), &mut out, 0..o).ok()
+            });
+        });
+        c.bench_function(&format!("hwc-portable {name}"), |bench| {
+            bench.iter(|| {
+                depthwise_hwc::depthwise_hwc_portable(
+                    &conv,
+                    input,
+                    output,
+                    &taps,
+                    &b,
+                    act,
+                    black_box(&x),
+                    &mut out,
+                    0..o,
+                )
+                .ok()
             });
         });
     }

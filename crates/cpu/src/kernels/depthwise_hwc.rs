@@ -9,7 +9,9 @@
 //! in HWC (`layout.rs`; the pointwise GEMMs read and write HWC through their strides), so no map is
 //! transposed on the way; [`to_hwc`] and [`to_chw`] serve small maps and captured maps.
 //!
-//! Compiled for AVX-512 and AVX2+FMA too and chosen at run time; the same code is simd128 on the web.
+//! Where the CPU has AVX-512F the same loop nest runs as intrinsics (`depthwise_hwc_avx512.rs`, which
+//! also keeps pixel groups whole at the edges); this portable kernel is compiled for AVX-512 and AVX2+FMA
+//! too and chosen at run time, and is the simd128 kernel on the web.
 
 #![allow(clippy::indexing_slicing)]
 
@@ -44,10 +46,9 @@ pub fn taps_major(weight: &[f32], channels: usize, taps: usize) -> Vec<f32> {
 }
 
 /// Output rows `rows` of a depthwise convolution (see [`supports`]) of HWC `x` into `out` (those rows
-/// only, HWC), with `bias` and `activation` applied. `weight` is [`taps_major`].
-#[allow(unsafe_code)] // the feature-detection dispatch that multiversion generates
+/// only, HWC), with `bias` and `activation` applied. `weight` is [`taps_major`]. Runs the AVX-512
+/// kernel (`depthwise_hwc_avx512.rs`) where the CPU has AVX-512F, the portable one elsewhere.
 #[allow(clippy::too_many_arguments)]
-#[multiversion::multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
 pub fn depthwise_hwc(
     c: &Conv2d,
     input: Shape,
@@ -59,10 +60,50 @@ pub fn depthwise_hwc(
     out: &mut [f32],
     rows: std::ops::Range<usize>,
 ) -> Result<(), EngineError> {
-    // A multiply-add is one instruction where FMA exists; elsewhere (wasm, baseline x86-64) `mul_add`
-    // would be a library call, so it is a multiply and an add.
-    let fused = multiversion::target::target_cfg_f!(target_feature = "fma");
-    // What the unchecked loads rely on.
+    let g = checked(c, input, output, weight, bias, x, out, &rows)?;
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F is there, and `checked` checked the lengths the kernel relies on.
+        #[allow(unsafe_code)]
+        unsafe {
+            super::depthwise_hwc_avx512::rows_of(&g, x, weight, bias, activation, out, rows)
+        };
+        return Ok(());
+    }
+    portable(&g, x, weight, bias, activation, out, rows);
+    Ok(())
+}
+
+/// [`depthwise_hwc`] on the portable kernel whatever the CPU (the web build's kernel, tested natively).
+#[allow(clippy::too_many_arguments)]
+pub fn depthwise_hwc_portable(
+    c: &Conv2d,
+    input: Shape,
+    output: Shape,
+    weight: &[f32],
+    bias: &[f32],
+    activation: Option<Activation>,
+    x: &[f32],
+    out: &mut [f32],
+    rows: std::ops::Range<usize>,
+) -> Result<(), EngineError> {
+    let g = checked(c, input, output, weight, bias, x, out, &rows)?;
+    portable(&g, x, weight, bias, activation, out, rows);
+    Ok(())
+}
+
+/// The geometry of a call whose buffers hold what the unchecked loads of both kernels rely on.
+#[allow(clippy::too_many_arguments)]
+fn checked(
+    c: &Conv2d,
+    input: Shape,
+    output: Shape,
+    weight: &[f32],
+    bias: &[f32],
+    x: &[f32],
+    out: &[f32],
+    rows: &std::ops::Range<usize>,
+) -> Result<Geometry, EngineError> {
     let ch = input.c;
     let [kh, kw] = c.kernel;
     if !(supports(c)
@@ -75,9 +116,26 @@ pub fn depthwise_hwc(
     {
         return Err(EngineError::Internal(format!("depthwise_hwc: {c:?} on {input} → {output}, rows {rows:?}")));
     }
-    let g = Geometry { input, output, kernel: c.kernel, stride: c.stride, top: c.padding.top, left: c.padding.left };
-    rows_of(&g, x, weight, bias, activation, out, rows, fused);
-    Ok(())
+    Ok(Geometry { input, output, kernel: c.kernel, stride: c.stride, top: c.padding.top, left: c.padding.left })
+}
+
+/// The portable kernel, compiled for AVX-512 and AVX2+FMA too and chosen at run time (x86-64 CPUs without
+/// AVX-512F use its AVX2 form); simd128 on the web.
+#[allow(unsafe_code)] // the feature-detection dispatch that multiversion generates
+#[multiversion::multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
+fn portable(
+    g: &Geometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    activation: Option<Activation>,
+    out: &mut [f32],
+    rows: std::ops::Range<usize>,
+) {
+    // A multiply-add is one instruction where FMA exists; elsewhere (wasm, baseline x86-64) `mul_add`
+    // would be a library call, so it is a multiply and an add.
+    let fused = multiversion::target::target_cfg_f!(target_feature = "fma");
+    rows_of(g, x, weight, bias, activation, out, rows, fused);
 }
 
 /// Output rows `rows`, in blocks of 64 channels, then 32, then 16, four pixels at a time (each block's
@@ -120,13 +178,13 @@ fn rows_of(
     }
 }
 
-struct Geometry {
-    input: Shape,
-    output: Shape,
-    kernel: [usize; 2],
-    stride: [usize; 2],
-    top: usize,
-    left: usize,
+pub(super) struct Geometry {
+    pub(super) input: Shape,
+    pub(super) output: Shape,
+    pub(super) kernel: [usize; 2],
+    pub(super) stride: [usize; 2],
+    pub(super) top: usize,
+    pub(super) left: usize,
 }
 
 type Vector = [f32; LANES];
@@ -291,9 +349,10 @@ mod tests {
     use super::*;
     use crate::kernels::direct::tests::reference;
 
-    /// 3×3, 5×5 and 7×7 (compiled for their sizes), strides 1 and 2, and the generic path (stride 3,
-    /// 5×3, 1×1); padding wider than the map, maps narrower than a pixel block, channels in blocks of 32
-    /// and 16; ReLU6 at the end; against the textbook definition, rows computed in two parts.
+    /// 3×3, 5×5 and 7×7, strides 1 to 3, 5×3 and 1×1 kernels; padding wider than the map, maps narrower
+    /// than a pixel group, rows whose last group overlaps the one before, groups touching the padding on
+    /// both sides, channels in blocks of 64, 32 and 16; ReLU6, ReLU, h-swish or nothing at the end;
+    /// against the textbook definition, rows computed in two parts, by both kernels.
     #[test]
     fn depthwise_hwc_matches_the_definition() {
         // (channels, kernel, stride, padding, [h, w])
@@ -322,21 +381,40 @@ mod tests {
             let x: Vec<f32> = (0..ch * h * w).map(|i| value(i, case)).collect();
             let weight: Vec<f32> = (0..ch * kernel[0] * kernel[1]).map(|i| value(i, case + 50)).collect();
             let bias: Vec<f32> = (0..ch).map(|i| value(i, case + 99)).collect();
-            let want: Vec<f32> =
-                reference(&c, input, output, &weight, &bias, &x).iter().map(|v| v.clamp(0.0, 6.0)).collect();
+            // The activations the kernels apply in registers, one they apply after storing, and none.
+            let activation =
+                [Some(Activation::Relu6), Some(Activation::Relu), Some(Activation::HardSwish), None][case % 4];
+            let want: Vec<f32> = reference(&c, input, output, &weight, &bias, &x)
+                .iter()
+                .map(|&v| activation.map_or(v, |a| a.apply(v)))
+                .collect();
             let mut x_hwc = vec![f32::NAN; x.len()];
             to_hwc(&x, input, &mut x_hwc);
             let taps = taps_major(&weight, ch, kernel[0] * kernel[1]);
-            let mut got_hwc = vec![f32::NAN; want.len()];
             let split = oh / 2;
-            let (top_rows, bottom_rows) = got_hwc.split_at_mut(split * ow * ch);
-            let relu6 = Some(Activation::Relu6);
-            depthwise_hwc(&c, input, output, &taps, &bias, relu6, &x_hwc, top_rows, 0..split).expect("top rows");
-            depthwise_hwc(&c, input, output, &taps, &bias, relu6, &x_hwc, bottom_rows, split..oh).expect("bottom rows");
-            let mut got = vec![f32::NAN; want.len()];
-            to_chw(&got_hwc, output, &mut got);
-            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-                assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()), "case {case}, output {i}: {g} vs {w}");
+            type Kernel = fn(
+                &Conv2d,
+                Shape,
+                Shape,
+                &[f32],
+                &[f32],
+                Option<Activation>,
+                &[f32],
+                &mut [f32],
+                std::ops::Range<usize>,
+            ) -> Result<(), EngineError>;
+            // The dispatching entry (AVX-512 on CPUs that have it) and the portable kernel.
+            for (name, kernel) in [("depthwise_hwc", depthwise_hwc as Kernel), ("portable", depthwise_hwc_portable)] {
+                let mut got_hwc = vec![f32::NAN; want.len()];
+                let (top_rows, bottom_rows) = got_hwc.split_at_mut(split * ow * ch);
+                kernel(&c, input, output, &taps, &bias, activation, &x_hwc, top_rows, 0..split).expect("top rows");
+                kernel(&c, input, output, &taps, &bias, activation, &x_hwc, bottom_rows, split..oh)
+                    .expect("bottom rows");
+                let mut got = vec![f32::NAN; want.len()];
+                to_chw(&got_hwc, output, &mut got);
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()), "{name}, case {case}, output {i}: {g} vs {w}");
+                }
             }
         }
     }

@@ -3,6 +3,8 @@
 pub mod channels;
 pub mod conv;
 pub mod depthwise_hwc;
+#[cfg(target_arch = "x86_64")]
+mod depthwise_hwc_avx512;
 pub mod direct;
 pub mod elementwise;
 pub mod gemm;

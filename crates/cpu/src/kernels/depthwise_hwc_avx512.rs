@@ -1,0 +1,229 @@
+//! The channels-last depthwise kernel of `depthwise_hwc.rs` written with AVX-512 intrinsics, chosen at run
+//! time where the CPU has AVX-512F.
+//!
+//! Same loop nest as the portable kernel — per output row, blocks of 64, 32, then 16 channels, four
+//! pixels at a time with their 16, 8 or 4 sums in registers, one load of each tap's weight vectors for the
+//! four pixels — with two differences the autovectorizer could not be brought to:
+//!
+//! - pixel groups touching the padding stay groups: a tap outside the row reads a block of zeros (a
+//!   pointer select). The portable kernel goes one pixel at a time there, 4 sums in flight, and on Lite0's
+//!   7² and 14² maps most pixels are near an edge; written the same way in portable code, LLVM kept the
+//!   sums in memory and stored every one after each multiply-add (1.3–1.6× slower).
+//! - the last group of a row ends at the row's end and recomputes a few pixels of the one before (same
+//!   values, written twice), instead of finishing one pixel at a time.
+//!
+//! Taps are multiply-adds with the input as memory operand, so a group of four pixels of 64 channels is
+//! 4 weight loads and 16 fused load-multiply-adds per tap.
+
+#![allow(unsafe_code)] // std::arch intrinsics and unchecked loads behind the entry point's checks
+#![allow(clippy::indexing_slicing)]
+
+use std::arch::x86_64::{
+    __m512, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_max_ps, _mm512_min_ps, _mm512_set1_ps, _mm512_setzero_ps,
+    _mm512_storeu_ps,
+};
+
+use convscope_graph::Activation;
+
+use super::depthwise_hwc::{Geometry, LANES};
+
+/// What a tap in the padding reads: one channel block (up to four vectors) of zeros.
+static ZEROS: [f32; 4 * LANES] = [0.0; 4 * LANES];
+
+/// Output rows `rows` into `out` (those rows only, HWC), like the portable kernel.
+///
+/// # Safety
+///
+/// The CPU has AVX-512F, and the lengths were checked as `depthwise_hwc` checks them: `x` holds the whole
+/// input map, `weight` `kh·kw·c` values, `bias` `c`, `out` the rows asked for, `rows.end ≤ output.h`,
+/// channels a multiple of 16, input and output channels equal.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn rows_of(
+    g: &Geometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    activation: Option<Activation>,
+    out: &mut [f32],
+    rows: std::ops::Range<usize>,
+) {
+    let (ch, kh, ow) = (g.input.c, g.kernel[0], g.output.w);
+    if ow == 0 {
+        return;
+    }
+    let first = rows.start;
+    for oy in rows {
+        let out_row = &mut out[(oy - first) * ow * ch..(oy - first + 1) * ow * ch];
+        // Kernel rows inside the image: 0 ≤ oy·sh + ky − top < ih.
+        let y0 = oy * g.stride[0];
+        let ky0 = g.top.saturating_sub(y0).min(kh);
+        let ky1 = (g.input.h + g.top).saturating_sub(y0).clamp(ky0, kh);
+        let row = Row { oy, kernel_rows: ky0..ky1 };
+        // SAFETY: the caller's contract; `out_row` is this output row.
+        unsafe {
+            // Rows narrower than a group of pixels (1×1 to 3×3 maps) go one pixel at a time.
+            if ow >= 4 {
+                channel_blocks::<4>(g, x, weight, bias, activation, out_row, &row);
+            } else {
+                channel_blocks::<1>(g, x, weight, bias, activation, out_row, &row);
+            }
+        }
+    }
+}
+
+/// The output row being computed and its kernel rows inside the image.
+struct Row {
+    oy: usize,
+    kernel_rows: std::ops::Range<usize>,
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn channel_blocks<const P: usize>(
+    g: &Geometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    activation: Option<Activation>,
+    out_row: &mut [f32],
+    row: &Row,
+) {
+    let ch = g.input.c;
+    let mut cb = 0;
+    // SAFETY: `cb + V·16 ≤ ch` for every block; the rest is the caller's contract.
+    unsafe {
+        while cb + 4 * LANES <= ch {
+            channel_block::<4, P>(g, x, weight, bias, activation, out_row, row, cb);
+            cb += 4 * LANES;
+        }
+        if cb + 2 * LANES <= ch {
+            channel_block::<2, P>(g, x, weight, bias, activation, out_row, row, cb);
+            cb += 2 * LANES;
+        }
+        if cb + LANES <= ch {
+            channel_block::<1, P>(g, x, weight, bias, activation, out_row, row, cb);
+        }
+    }
+}
+
+/// Channels `cb..cb + 16·V` of output row `row.oy`, `P` pixels at a time.
+#[target_feature(enable = "avx512f")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+unsafe fn channel_block<const V: usize, const P: usize>(
+    g: &Geometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    activation: Option<Activation>,
+    out_row: &mut [f32],
+    row: &Row,
+    cb: usize,
+) {
+    let ch = g.input.c;
+    let (iw, kw, sw, left) = (g.input.w, g.kernel[1], g.stride[1], g.left);
+    let ow = g.output.w;
+    let (xp, wp) = (x.as_ptr(), weight.as_ptr());
+    let mut b = [_mm512_setzero_ps(); V];
+    for (v, b) in b.iter_mut().enumerate() {
+        // SAFETY: cb + v·16 + 16 ≤ ch ≤ bias.len().
+        *b = unsafe { _mm512_loadu_ps(bias.as_ptr().add(cb + v * LANES)) };
+    }
+    // Columns whose every tap is inside the row: ox·sw ≥ left and ox·sw + kw − 1 − left < iw.
+    let inside_from = left.div_ceil(sw).min(ow);
+    let inside_to = if iw + left >= kw { ((iw + left - kw) / sw + 1).clamp(inside_from, ow) } else { inside_from };
+    let last = ow - P;
+    let mut ox = 0;
+    loop {
+        let mut sums = [b; P];
+        let inside = ox >= inside_from && ox + P <= inside_to;
+        for ky in row.kernel_rows.clone() {
+            let r = row.oy * g.stride[0] + ky - g.top;
+            // SAFETY (all pointer arithmetic and loads below): r < ih (the kernel-row range), every column
+            // read is < iw (inside groups by `inside_from..inside_to`, edge groups by the test), channel
+            // offsets cb + v·16 + 16 ≤ ch; weights at (ky·kw + kx)·ch + cb + v·16 with ky < kh, kx < kw;
+            // ZEROS holds 4·16 values.
+            unsafe {
+                let input_row = xp.add(r * iw * ch + cb);
+                let taps = wp.add(ky * kw * ch + cb);
+                if inside {
+                    // Every tap of every pixel inside the row: one base, fixed offsets.
+                    let base = input_row.add((ox * sw - left) * ch);
+                    for kx in 0..kw {
+                        let w = weights::<V>(taps.add(kx * ch));
+                        for (j, pixel) in sums.iter_mut().enumerate() {
+                            madd(pixel, &w, base.add((j * sw + kx) * ch));
+                        }
+                    }
+                } else {
+                    for kx in 0..kw {
+                        let w = weights::<V>(taps.add(kx * ch));
+                        for (j, pixel) in sums.iter_mut().enumerate() {
+                            // Column in the padded row; inside the image when left ≤ it < iw + left.
+                            let column = (ox + j) * sw + kx;
+                            let src = if column >= left && column < iw + left {
+                                input_row.add((column - left) * ch)
+                            } else {
+                                ZEROS.as_ptr()
+                            };
+                            madd(pixel, &w, src);
+                        }
+                    }
+                }
+            }
+        }
+        let (zero, six) = (_mm512_setzero_ps(), _mm512_set1_ps(6.0));
+        for (j, pixel) in sums.iter().enumerate() {
+            let dst = &mut out_row[(ox + j) * ch + cb..(ox + j) * ch + cb + V * LANES];
+            for (d, &s) in dst.chunks_exact_mut(LANES).zip(pixel) {
+                let s = match activation {
+                    Some(Activation::Relu) => _mm512_max_ps(s, zero),
+                    Some(Activation::Relu6) => _mm512_min_ps(_mm512_max_ps(s, zero), six),
+                    _ => s,
+                };
+                // SAFETY: `d` holds 16 values.
+                unsafe { _mm512_storeu_ps(d.as_mut_ptr(), s) };
+            }
+            if let Some(
+                a @ (Activation::HardSigmoid | Activation::HardSwish | Activation::Sigmoid | Activation::Silu),
+            ) = activation
+            {
+                dst.iter_mut().for_each(|v| *v = a.apply(*v));
+            }
+        }
+        if ox == last {
+            break;
+        }
+        ox = (ox + P).min(last);
+    }
+}
+
+/// A tap's `V` weight vectors from `at`.
+///
+/// # Safety
+///
+/// `at` is valid for `V·16` reads.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn weights<const V: usize>(at: *const f32) -> [__m512; V] {
+    let mut w = [_mm512_setzero_ps(); V];
+    for (v, w) in w.iter_mut().enumerate() {
+        // SAFETY: the caller's contract.
+        *w = unsafe { _mm512_loadu_ps(at.add(v * LANES)) };
+    }
+    w
+}
+
+/// `sum += w · src`, `V` vectors.
+///
+/// # Safety
+///
+/// `src` is valid for `V·16` reads.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn madd<const V: usize>(sums: &mut [__m512; V], w: &[__m512; V], src: *const f32) {
+    for (v, sum) in sums.iter_mut().enumerate() {
+        // SAFETY: the caller's contract.
+        *sum = _mm512_fmadd_ps(w[v], unsafe { _mm512_loadu_ps(src.add(v * LANES)) }, *sum);
+    }
+}
