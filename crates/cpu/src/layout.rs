@@ -25,7 +25,9 @@ use crate::plan::{Step, StepKind};
 
 /// Input maps small enough that a depthwise convolution whose input is CHW still runs HWC, transposing
 /// its input: measured on 1152×7×7 and 960×7×7, the transpose takes 11 µs and the kernel gains
-/// 40–60 µs; on 14×14, 28 µs against 20–45 µs.
+/// 40–60 µs; on 14×14, 28 µs against 20–45 µs. (With the AVX-512 transposes of session 5 — 4–5 µs on
+/// 1152×7², 9–12 µs on 672×14² — transposing every depthwise map up to 112² measured 1–2% slower over a
+/// Lite0 run: the 32×112² layer gains less than its two 1.6 MB transposes cost.)
 const SMALL_MAP: usize = 14 * 14;
 
 /// Pointwise convolutions read and write HWC only between these channel counts. Measured on

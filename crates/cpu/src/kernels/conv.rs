@@ -137,9 +137,12 @@ impl ConvStep {
                 // A CHW input (a small map, see `layout.rs`) is transposed first; a CHW output last.
                 let in_len = if self.input_hwc { 0 } else { x.len() };
                 let out_len = if self.output_hwc { 0 } else { out.len() };
-                scratch.clear();
-                scratch.resize(in_len + out_len, 0.0);
-                let (x_hwc, out_hwc) = scratch.split_at_mut(in_len);
+                // Both parts are overwritten whole (the transpose, then the kernel), so the scratch is only
+                // grown, never cleared (zeroing it was a wasted pass over both maps).
+                if scratch.len() < in_len + out_len {
+                    scratch.resize(in_len + out_len, 0.0);
+                }
+                let (x_hwc, out_hwc) = scratch[..in_len + out_len].split_at_mut(in_len);
                 let x = if self.input_hwc {
                     x
                 } else {

@@ -316,8 +316,20 @@ const TILE: usize = 16;
 fn transpose(x: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
     let (x, out) = (&x[..rows * cols], &mut out[..rows * cols]);
     let (full_rows, full_cols) = (rows / TILE * TILE, cols / TILE * TILE);
+    #[cfg(target_arch = "x86_64")]
+    let avx512 = std::is_x86_feature_detected!("avx512f");
     for i0 in (0..full_rows).step_by(TILE) {
         for j0 in (0..full_cols).step_by(TILE) {
+            #[cfg(target_arch = "x86_64")]
+            if avx512 {
+                // SAFETY: AVX-512F is there; the tile is inside both matrices (full tiles only, and both
+                // slices were cut to rows × cols above).
+                #[allow(unsafe_code)]
+                unsafe {
+                    super::depthwise_hwc_avx512::transpose_tile(x, rows, cols, out, i0, j0)
+                };
+                continue;
+            }
             let mut tile = [[0.0f32; TILE]; TILE];
             for (i, t) in tile.iter_mut().enumerate() {
                 t.copy_from_slice(&x[(i0 + i) * cols + j0..(i0 + i) * cols + j0 + TILE]);
@@ -348,6 +360,25 @@ mod tests {
 
     use super::*;
     use crate::kernels::direct::tests::reference;
+
+    /// Both transposes, whole tiles (AVX-512 registers where the CPU has them) and the edges.
+    #[test]
+    fn transposes_match_the_definition() {
+        for (c, h, w) in [(16, 4, 4), (37, 5, 10), (1152, 7, 7), (48, 3, 1), (5, 1, 3)] {
+            let shape = Shape::map(c, h, w);
+            let x: Vec<f32> = (0..c * h * w).map(|i| i as f32).collect();
+            let mut hwc = vec![f32::NAN; x.len()];
+            to_hwc(&x, shape, &mut hwc);
+            for ch in 0..c {
+                for p in 0..h * w {
+                    assert_eq!(hwc[p * c + ch], x[ch * h * w + p], "{shape}: channel {ch}, pixel {p}");
+                }
+            }
+            let mut back = vec![f32::NAN; x.len()];
+            to_chw(&hwc, shape, &mut back);
+            assert_eq!(back, x, "{shape}");
+        }
+    }
 
     /// 3×3, 5×5 and 7×7, strides 1 to 3, 5×3 and 1×1 kernels; padding wider than the map, maps narrower
     /// than a pixel group, rows whose last group overlaps the one before, groups touching the padding on
