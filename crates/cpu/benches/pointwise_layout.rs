@@ -1,5 +1,9 @@
 //! Pointwise convolutions as GEMMs with CHW or HWC operands (EfficientNet-Lite0's shapes, one thread),
-//! through the engine's own `sgemm_strided`.
+//! through the engine's own `sgemm_strided`; `-wT` with the weights column-major (what the engine does
+//! for GEMMs writing HWC). `cargo bench -p convscope-cpu --bench pointwise_layout`.
+
+#[global_allocator]
+static ALLOCATOR: convscope_cpu::alloc::CacheAligned = convscope_cpu::alloc::CacheAligned;
 
 use std::hint::black_box;
 
@@ -19,6 +23,8 @@ fn benches(c: &mut Criterion) {
         (672, 112, 196),
         (1152, 192, 49),
         (192, 1152, 49),
+        (320, 1152, 49),
+        (1280, 320, 49),
     ];
     for (m, k, n) in shapes {
         let a = vec![0.5f32; m * k];
@@ -26,11 +32,19 @@ fn benches(c: &mut Criterion) {
         let mut d = vec![0.0f32; m * n];
         let (chw_b, hwc_b) = (Strides::row_major(n), Strides::column_major(k));
         let (chw_d, hwc_d) = (Strides::row_major(n), Strides::column_major(m));
-        for (name, bs, ds) in
-            [("chw→chw", chw_b, chw_d), ("chw→hwc", chw_b, hwc_d), ("hwc→chw", hwc_b, chw_d), ("hwc→hwc", hwc_b, hwc_d)]
-        {
+        let (a_rows, a_cols) = (Strides::row_major(k), Strides::column_major(m));
+        for (name, a_s, bs, ds) in [
+            ("chw→chw", a_rows, chw_b, chw_d),
+            ("chw→hwc", a_rows, chw_b, hwc_d),
+            ("hwc→chw", a_rows, hwc_b, chw_d),
+            ("hwc→hwc", a_rows, hwc_b, hwc_d),
+            ("hwc→hwc-wT", a_cols, hwc_b, hwc_d),
+            ("chw→chw-wT", a_cols, chw_b, chw_d),
+            ("hwc→chw-wT", a_cols, hwc_b, chw_d),
+            ("chw→hwc-wT", a_cols, chw_b, hwc_d),
+        ] {
             c.bench_function(&format!("{name} {m}×{k}·{n}"), |bench| {
-                bench.iter(|| sgemm_strided(m, k, n, &a, black_box(&b), bs, &mut d, ds, false))
+                bench.iter(|| sgemm_strided(m, k, n, &a, a_s, black_box(&b), bs, &mut d, ds, false))
             });
         }
     }

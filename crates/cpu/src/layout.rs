@@ -34,7 +34,11 @@ const SMALL_MAP: usize = 14 * 14;
 /// EfficientNet-Lite0 and MobileNetV2 (one thread): 960 and 1152 channels over 7×7 maps run 40–60%
 /// slower in HWC, and 16 output channels over 112×112 70% slower, more than the depthwise
 /// convolutions next to them gain; 24–672 channels within −25% to +30%. (Letting the wide ones read
-/// HWC and write CHW measured 2–3% slower over a whole Lite0 run.)
+/// HWC and write CHW measured 2–3% slower over a whole Lite0 run.) Session 5, with column-major weights
+/// (`to_column_major`): the `pointwise_layout` bench puts 1152×192 and 320×1152 over 7² in HWC 10–15%
+/// ahead of CHW, but it keeps the weights hot in cache; in a run each layer's 0.9–1.5 MB of weights
+/// comes cold, and raising this bound to 1152 or 1280 made those GEMMs 12–17% slower there and the whole
+/// run 3–4% slower.
 const NARROWEST_HWC_GEMM: usize = 24;
 const WIDEST_HWC_GEMM: usize = 768;
 
@@ -185,6 +189,9 @@ pub fn choose(steps: &mut [Step], output: NodeId) -> Vec<bool> {
             Role::Gemm | Role::Im2col => {
                 conv.input_hwc = input_hwc && conv.method == Method::Pointwise;
                 conv.output_hwc = output_hwc;
+                if output_hwc {
+                    to_column_major(conv);
+                }
             }
             _ => {}
         }
@@ -243,6 +250,27 @@ fn is_depthwise(c: &ConvStep) -> bool {
 /// Whether a depthwise convolution's input is small enough to transpose ([`SMALL_MAP`]).
 fn small_map(c: &ConvStep) -> bool {
     c.input.h * c.input.w <= SMALL_MAP
+}
+
+/// A GEMM writing HWC takes its weights column-major (`[in·kh·kw, out]`): the GEMM crate then reads
+/// them in place instead of gathering them into its panels on every call. Measured with the
+/// `pointwise_layout` bench (HWC in and out, one thread): 672×112 over 14² 124 → 115 µs, 480×80 63 → 59
+/// µs, within ±3% on the others; in Lite0 runs the HWC GEMMs of blocks 3 and 4 took 5–14% less, 0.11 ms
+/// in all. (A GEMM writing CHW is transposed inside the crate, and there row-major weights are as fast
+/// or faster.)
+fn to_column_major(c: &mut ConvStep) {
+    let out = c.conv.out_channels;
+    let per_output = c.weight.len() / out.max(1);
+    let mut t = vec![0.0; c.weight.len()];
+    for (o, row) in c.weight.chunks_exact(per_output.max(1)).enumerate() {
+        for (i, &w) in row.iter().enumerate() {
+            if let Some(slot) = t.get_mut(i * out + o) {
+                *slot = w;
+            }
+        }
+    }
+    c.weight = t;
+    c.weight_column_major = true;
 }
 
 /// The channels-last form of a supported depthwise convolution: weights `[kh·kw, c]`, a bias always.

@@ -218,6 +218,7 @@ impl Plan {
                             method,
                             input_hwc: false,
                             output_hwc: false,
+                            weight_column_major: false,
                         }))
                     }
                     Op::BatchNorm { .. } => {

@@ -67,6 +67,8 @@ pub struct ConvStep {
     pub input_hwc: bool,
     /// The output is written channels-last: pointwise, im2col and `DepthwiseHwc` convolutions can.
     pub output_hwc: bool,
+    /// `weight` is stored column-major, `[in·kh·kw, out]` (GEMMs writing HWC, see `layout.rs`).
+    pub weight_column_major: bool,
 }
 
 impl ConvStep {
@@ -102,6 +104,9 @@ impl ConvStep {
                 let m = c.out_channels;
                 let work = m.saturating_mul(k).saturating_mul(hw_out);
                 if self.output_hwc {
+                    // Weights column-major (see `layout.rs`), so the GEMM crate need not gather them.
+                    let a_strides =
+                        if self.weight_column_major { Strides::column_major(m) } else { Strides::row_major(k) };
                     // Threads (native) take disjoint ranges of pixels: contiguous runs of HWC `out`.
                     let parts = if work >= PARALLEL_MACS { threads.clamp(1, hw_out.max(1)) } else { 1 };
                     let columns = hw_out.div_ceil(parts).max(1);
@@ -109,7 +114,18 @@ impl ConvStep {
                     for_each_part(out, columns * m, parts, |part, chunk| {
                         let (n0, n) = (part * columns, chunk.len() / m.max(1));
                         let b = &b[n0 * b_strides.column..];
-                        sgemm_strided(m, k, n, &self.weight, b, b_strides, chunk, Strides::column_major(m), false)?;
+                        sgemm_strided(
+                            m,
+                            k,
+                            n,
+                            &self.weight,
+                            a_strides,
+                            b,
+                            b_strides,
+                            chunk,
+                            Strides::column_major(m),
+                            false,
+                        )?;
                         match bias {
                             Some(bias) => bias_activate_channels_last(chunk, bias, self.activation),
                             None => crate::kernels::elementwise::bias_activate(chunk, 0.0, self.activation),
@@ -238,7 +254,18 @@ impl ConvStep {
         let hw = self.output.h * self.output.w;
         let m = out.len() / hw.max(1);
         let c_strides = Strides::row_major(hw);
-        sgemm_strided(m, k, hw, &self.weight[m0 * k..(m0 + m) * k], b, b_strides, out, c_strides, false)?;
+        sgemm_strided(
+            m,
+            k,
+            hw,
+            &self.weight[m0 * k..(m0 + m) * k],
+            Strides::row_major(k),
+            b,
+            b_strides,
+            out,
+            c_strides,
+            false,
+        )?;
         for (oc, plane) in out.chunks_exact_mut(hw).enumerate() {
             let bias = self.bias.as_ref().map_or(0.0, |b| b[m0 + oc]);
             crate::kernels::elementwise::bias_activate(plane, bias, self.activation);

@@ -43,24 +43,25 @@ pub fn sgemm(
     c: &mut [f32],
     accumulate: bool,
 ) -> Result<(), EngineError> {
-    sgemm_strided(m, k, n, a, b, Strides::row_major(n), c, Strides::row_major(n), accumulate)
+    sgemm_strided(m, k, n, a, Strides::row_major(k), b, Strides::row_major(n), c, Strides::row_major(n), accumulate)
 }
 
-/// [`sgemm`] with `b` and `c` in any layout (`a` row-major): the pointwise convolutions of an HWC chain
-/// read and write channels-last maps this way, with no transposes.
+/// [`sgemm`] with `a`, `b` and `c` in any layout: the pointwise convolutions of an HWC chain read and
+/// write channels-last maps this way, with no transposes (and their weights column-major, `layout.rs`).
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm_strided(
     m: usize,
     k: usize,
     n: usize,
     a: &[f32],
+    a_strides: Strides,
     b: &[f32],
     b_strides: Strides,
     c: &mut [f32],
     c_strides: Strides,
     accumulate: bool,
 ) -> Result<(), EngineError> {
-    if !(Strides::row_major(k).fits(a.len(), m, k) && b_strides.fits(b.len(), k, n) && c_strides.fits(c.len(), m, n)) {
+    if !(a_strides.fits(a.len(), m, k) && b_strides.fits(b.len(), k, n) && c_strides.fits(c.len(), m, n)) {
         return Err(EngineError::Internal(format!(
             "gemm {m}×{k}·{k}×{n} on buffers of {}, {}, {} ({b_strides:?}, {c_strides:?})",
             a.len(),
@@ -84,7 +85,7 @@ pub fn sgemm_strided(
         return Ok(());
     }
     let stride = |s: usize| isize::try_from(s).map_err(|_| EngineError::Internal("gemm stride overflow".into()));
-    let rsa = stride(k)?;
+    let (rsa, csa) = (stride(a_strides.row)?, stride(a_strides.column)?);
     let (rsb, csb) = (stride(b_strides.row)?, stride(b_strides.column)?);
     let (rsc, csc) = (stride(c_strides.row)?, stride(c_strides.column)?);
     // SAFETY: the views of `a` (m×k, row-major), `b` (k×n) and `c` (m×n) with these strides stay inside
@@ -102,7 +103,7 @@ pub fn sgemm_strided(
             rsc,
             accumulate,
             a.as_ptr(),
-            1,
+            csa,
             rsa,
             b.as_ptr(),
             csb,
@@ -122,7 +123,7 @@ pub fn sgemm_strided(
 mod tests {
     use super::*;
 
-    /// Every layout of `b` and `c` gives the plain product.
+    /// Every layout of `a`, `b` and `c` gives the plain product.
     #[test]
     fn strided_operands_give_the_plain_product() {
         let (m, k, n) = (5, 7, 9);
@@ -135,21 +136,41 @@ mod tests {
                 b_t[j * k + r] = b[r * n + j];
             }
         }
-        for (b, bs) in [(&b, Strides::row_major(n)), (&b_t, Strides::column_major(k))] {
-            for cs in [Strides::row_major(n), Strides::column_major(m)] {
-                let mut c = vec![f32::NAN; m * n];
-                sgemm_strided(m, k, n, &a, b, bs, &mut c, cs, false).expect("gemm");
-                for i in 0..m {
-                    for j in 0..n {
-                        let got = c[i * cs.row + j * cs.column];
-                        assert!((got - want[i * n + j]).abs() < 1e-4, "{bs:?} {cs:?} ({i}, {j})");
+        let mut a_t = vec![0.0; m * k];
+        for i in 0..m {
+            for r in 0..k {
+                a_t[r * m + i] = a[i * k + r];
+            }
+        }
+        for (a, a_s) in [(&a, Strides::row_major(k)), (&a_t, Strides::column_major(m))] {
+            for (b, bs) in [(&b, Strides::row_major(n)), (&b_t, Strides::column_major(k))] {
+                for cs in [Strides::row_major(n), Strides::column_major(m)] {
+                    let mut c = vec![f32::NAN; m * n];
+                    sgemm_strided(m, k, n, a, a_s, b, bs, &mut c, cs, false).expect("gemm");
+                    for i in 0..m {
+                        for j in 0..n {
+                            let got = c[i * cs.row + j * cs.column];
+                            assert!((got - want[i * n + j]).abs() < 1e-4, "{a_s:?} {bs:?} {cs:?} ({i}, {j})");
+                        }
                     }
                 }
             }
         }
         let mut short = vec![0.0; m * n - 1];
         assert!(
-            sgemm_strided(m, k, n, &a, &b, Strides::row_major(n), &mut short, Strides::column_major(m), false).is_err()
+            sgemm_strided(
+                m,
+                k,
+                n,
+                &a,
+                Strides::row_major(k),
+                &b,
+                Strides::row_major(n),
+                &mut short,
+                Strides::column_major(m),
+                false
+            )
+            .is_err()
         );
     }
 }
