@@ -52,8 +52,9 @@ pub enum Method {
     Mitchell,
 }
 
-/// A convolution ready to run: weights in PyTorch layout `[out, in / groups, kh, kw]`, a bias (the
-/// conv's own or a folded BN's) and an activation fused into the epilogue.
+/// A convolution ready to run: weights in PyTorch layout `[out, in / groups, kh, kw]` (unless the plan
+/// re-laid them for an HWC form: taps-major for `DepthwiseHwc`, column-major with `weight_column_major`),
+/// a bias (the conv's own or a folded BN's) and an activation fused into the epilogue.
 #[derive(Clone, Debug)]
 pub struct ConvStep {
     pub conv: Conv2d,
