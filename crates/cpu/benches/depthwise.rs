@@ -8,6 +8,7 @@ static ALLOCATOR: convscope_cpu::alloc::CacheAligned = convscope_cpu::alloc::Cac
 
 use std::hint::black_box;
 
+use convscope_cpu::kernels::depthwise_hwc::Kernel;
 use convscope_cpu::kernels::{depthwise_hwc, direct};
 use convscope_graph::{Activation, Conv2d, Padding, Shape};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -67,27 +68,14 @@ fn benches(c: &mut Criterion) {
                 direct::direct(&conv, input, output, &w, Some(&b), act, black_box(&x), &mut out, &mut scratch)
             });
         });
-        c.bench_function(&format!("hwc {name}"), |bench| {
-            bench.iter(|| {
-                depthwise_hwc::depthwise_hwc(&conv, input, output, &taps, &b, act, black_box(&x), &mut out, 0..o).ok()
+        for (label, kernel) in [("hwc", Kernel::Fastest), ("hwc-portable", Kernel::Portable)] {
+            c.bench_function(&format!("{label} {name}"), |bench| {
+                bench.iter(|| {
+                    let x = black_box(&x);
+                    depthwise_hwc::depthwise_hwc(kernel, &conv, input, output, &taps, &b, act, x, &mut out, 0..o).ok()
+                });
             });
-        });
-        c.bench_function(&format!("hwc-portable {name}"), |bench| {
-            bench.iter(|| {
-                depthwise_hwc::depthwise_hwc_portable(
-                    &conv,
-                    input,
-                    output,
-                    &taps,
-                    &b,
-                    act,
-                    black_box(&x),
-                    &mut out,
-                    0..o,
-                )
-                .ok()
-            });
-        });
+        }
     }
 }
 

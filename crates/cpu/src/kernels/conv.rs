@@ -9,7 +9,7 @@
 
 use convscope_graph::{Activation, Arithmetic, Conv2d, Shape};
 
-use super::depthwise_hwc::{depthwise_hwc, to_chw, to_hwc};
+use super::depthwise_hwc::{Kernel, depthwise_hwc, to_chw, to_hwc};
 use super::direct::direct;
 use super::elementwise::bias_activate_channels_last;
 use super::gemm::{Strides, sgemm_strided};
@@ -170,7 +170,18 @@ impl ConvStep {
                     for_each_part(dst, rows * row, parts, |part, chunk| {
                         let r0 = part * rows;
                         let r1 = r0 + chunk.len() / row.max(1);
-                        depthwise_hwc(c, input, output, &self.weight, bias, self.activation, x, chunk, r0..r1)
+                        depthwise_hwc(
+                            Kernel::Fastest,
+                            c,
+                            input,
+                            output,
+                            &self.weight,
+                            bias,
+                            self.activation,
+                            x,
+                            chunk,
+                            r0..r1,
+                        )
                     })
                 };
                 if self.output_hwc {

@@ -45,11 +45,20 @@ pub fn taps_major(weight: &[f32], channels: usize, taps: usize) -> Vec<f32> {
     t
 }
 
+/// Which form of the kernel [`depthwise_hwc`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    /// The AVX-512 kernel (`depthwise_hwc_avx512.rs`) where the CPU has AVX-512F, else the portable one.
+    Fastest,
+    /// The portable kernel whatever the CPU: the web build's kernel, tested and benchmarked natively.
+    Portable,
+}
+
 /// Output rows `rows` of a depthwise convolution (see [`supports`]) of HWC `x` into `out` (those rows
-/// only, HWC), with `bias` and `activation` applied. `weight` is [`taps_major`]. Runs the AVX-512
-/// kernel (`depthwise_hwc_avx512.rs`) where the CPU has AVX-512F, the portable one elsewhere.
+/// only, HWC), with `bias` and `activation` applied. `weight` is [`taps_major`].
 #[allow(clippy::too_many_arguments)]
 pub fn depthwise_hwc(
+    kernel: Kernel,
     c: &Conv2d,
     input: Shape,
     output: Shape,
@@ -62,7 +71,7 @@ pub fn depthwise_hwc(
 ) -> Result<(), EngineError> {
     let g = checked(c, input, output, weight, bias, x, out, &rows)?;
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx512f") {
+    if kernel == Kernel::Fastest && std::is_x86_feature_detected!("avx512f") {
         // SAFETY: AVX-512F is there, and `checked` checked the lengths the kernel relies on.
         #[allow(unsafe_code)]
         unsafe {
@@ -70,24 +79,7 @@ pub fn depthwise_hwc(
         };
         return Ok(());
     }
-    portable(&g, x, weight, bias, activation, out, rows);
-    Ok(())
-}
-
-/// [`depthwise_hwc`] on the portable kernel whatever the CPU (the web build's kernel, tested natively).
-#[allow(clippy::too_many_arguments)]
-pub fn depthwise_hwc_portable(
-    c: &Conv2d,
-    input: Shape,
-    output: Shape,
-    weight: &[f32],
-    bias: &[f32],
-    activation: Option<Activation>,
-    x: &[f32],
-    out: &mut [f32],
-    rows: std::ops::Range<usize>,
-) -> Result<(), EngineError> {
-    let g = checked(c, input, output, weight, bias, x, out, &rows)?;
+    let _ = kernel;
     portable(&g, x, weight, bias, activation, out, rows);
     Ok(())
 }
@@ -155,25 +147,18 @@ fn rows_of(
     rows: std::ops::Range<usize>,
     fused: bool,
 ) {
-    let (ch, kh, ow) = (g.input.c, g.kernel[0], g.output.w);
+    let (ch, ow) = (g.input.c, g.output.w);
     let first = rows.start;
     for oy in rows {
         let out_row = &mut out[(oy - first) * ow * ch..(oy - first + 1) * ow * ch];
-        // Kernel rows inside the image: 0 ≤ oy·sh + ky − top < ih.
-        let y0 = oy * g.stride[0];
-        let ky0 = g.top.saturating_sub(y0).min(kh);
-        let ky1 = (g.input.h + g.top).saturating_sub(y0).clamp(ky0, kh);
-        let mut cb = 0;
-        while cb + 4 * LANES <= ch {
-            channel_block::<4, 4>(g, x, weight, bias, activation, out_row, oy, cb, ky0..ky1, fused);
-            cb += 4 * LANES;
-        }
-        if cb + 2 * LANES <= ch {
-            channel_block::<2, 4>(g, x, weight, bias, activation, out_row, oy, cb, ky0..ky1, fused);
-            cb += 2 * LANES;
-        }
-        if cb + LANES <= ch {
-            channel_block::<1, 4>(g, x, weight, bias, activation, out_row, oy, cb, ky0..ky1, fused);
+        let kernel_rows = g.kernel_rows(oy);
+        for (cb, vectors) in g.channel_blocks() {
+            let r = kernel_rows.clone();
+            match vectors {
+                4 => channel_block::<4, 4>(g, x, weight, bias, activation, out_row, oy, cb, r, fused),
+                2 => channel_block::<2, 4>(g, x, weight, bias, activation, out_row, oy, cb, r, fused),
+                _ => channel_block::<1, 4>(g, x, weight, bias, activation, out_row, oy, cb, r, fused),
+            }
         }
     }
 }
@@ -185,6 +170,37 @@ pub(super) struct Geometry {
     pub(super) stride: [usize; 2],
     pub(super) top: usize,
     pub(super) left: usize,
+}
+
+impl Geometry {
+    /// The kernel rows of output row `oy` inside the image: 0 ≤ oy·sh + ky − top < ih.
+    pub(super) fn kernel_rows(&self, oy: usize) -> std::ops::Range<usize> {
+        let (kh, y0) = (self.kernel[0], oy * self.stride[0]);
+        let ky0 = self.top.saturating_sub(y0).min(kh);
+        let ky1 = (self.input.h + self.top).saturating_sub(y0).clamp(ky0, kh);
+        ky0..ky1
+    }
+
+    /// The output columns whose every tap is inside the row: ox·sw ≥ left and ox·sw + kw − 1 − left < iw.
+    pub(super) fn inside_columns(&self) -> std::ops::Range<usize> {
+        let (iw, kw, sw, left, ow) = (self.input.w, self.kernel[1], self.stride[1], self.left, self.output.w);
+        let from = left.div_ceil(sw).min(ow);
+        let to = if iw + left >= kw { ((iw + left - kw) / sw + 1).clamp(from, ow) } else { from };
+        from..to
+    }
+
+    /// The channel blocks of a row: `(first channel, vectors)`, 4 vectors (64 channels) at a time, then
+    /// 2, then 1 (channels are a multiple of 16, see [`supports`]).
+    pub(super) fn channel_blocks(&self) -> impl Iterator<Item = (usize, usize)> {
+        let ch = self.input.c;
+        let wide = ch / (4 * LANES) * 4 * LANES;
+        let rest = ch - wide;
+        (0..wide).step_by(4 * LANES).map(|cb| (cb, 4)).chain(
+            [(rest >= 2 * LANES).then_some((wide, 2)), (rest % (2 * LANES) >= LANES).then_some((ch - LANES, 1))]
+                .into_iter()
+                .flatten(),
+        )
+    }
 }
 
 type Vector = [f32; LANES];
@@ -210,9 +226,7 @@ fn channel_block<const V: usize, const P: usize>(
     let (iw, kw, sw) = (g.input.w, g.kernel[1], g.stride[1]);
     let b: [Vector; V] = std::array::from_fn(|v| load(bias, cb + v * LANES));
     let (ow, left) = (g.output.w, g.left);
-    // Columns whose every tap is inside the row: ox·sw ≥ left and ox·sw + kw − 1 − left < iw.
-    let inside_from = left.div_ceil(sw).min(ow);
-    let inside_to = if iw + left >= kw { ((iw + left - kw) / sw + 1).clamp(inside_from, ow) } else { inside_from };
+    let std::ops::Range { start: inside_from, end: inside_to } = g.inside_columns();
     let mut ox = 0;
     while ox < ow {
         if ox >= inside_from && ox + P <= inside_to {
@@ -423,28 +437,18 @@ mod tests {
             to_hwc(&x, input, &mut x_hwc);
             let taps = taps_major(&weight, ch, kernel[0] * kernel[1]);
             let split = oh / 2;
-            type Kernel = fn(
-                &Conv2d,
-                Shape,
-                Shape,
-                &[f32],
-                &[f32],
-                Option<Activation>,
-                &[f32],
-                &mut [f32],
-                std::ops::Range<usize>,
-            ) -> Result<(), EngineError>;
             // The dispatching entry (AVX-512 on CPUs that have it) and the portable kernel.
-            for (name, kernel) in [("depthwise_hwc", depthwise_hwc as Kernel), ("portable", depthwise_hwc_portable)] {
+            for kernel in [Kernel::Fastest, Kernel::Portable] {
                 let mut got_hwc = vec![f32::NAN; want.len()];
                 let (top_rows, bottom_rows) = got_hwc.split_at_mut(split * ow * ch);
-                kernel(&c, input, output, &taps, &bias, activation, &x_hwc, top_rows, 0..split).expect("top rows");
-                kernel(&c, input, output, &taps, &bias, activation, &x_hwc, bottom_rows, split..oh)
+                depthwise_hwc(kernel, &c, input, output, &taps, &bias, activation, &x_hwc, top_rows, 0..split)
+                    .expect("top rows");
+                depthwise_hwc(kernel, &c, input, output, &taps, &bias, activation, &x_hwc, bottom_rows, split..oh)
                     .expect("bottom rows");
                 let mut got = vec![f32::NAN; want.len()];
                 to_chw(&got_hwc, output, &mut got);
                 for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-                    assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()), "{name}, case {case}, output {i}: {g} vs {w}");
+                    assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()), "{kernel:?}, case {case}, output {i}: {g} vs {w}");
                 }
             }
         }

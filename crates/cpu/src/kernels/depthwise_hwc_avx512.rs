@@ -50,18 +50,14 @@ pub(super) unsafe fn rows_of(
     out: &mut [f32],
     rows: std::ops::Range<usize>,
 ) {
-    let (ch, kh, ow) = (g.input.c, g.kernel[0], g.output.w);
+    let (ch, ow) = (g.input.c, g.output.w);
     if ow == 0 {
         return;
     }
     let first = rows.start;
     for oy in rows {
         let out_row = &mut out[(oy - first) * ow * ch..(oy - first + 1) * ow * ch];
-        // Kernel rows inside the image: 0 ≤ oy·sh + ky − top < ih.
-        let y0 = oy * g.stride[0];
-        let ky0 = g.top.saturating_sub(y0).min(kh);
-        let ky1 = (g.input.h + g.top).saturating_sub(y0).clamp(ky0, kh);
-        let row = Row { oy, kernel_rows: ky0..ky1 };
+        let row = Row { oy, kernel_rows: g.kernel_rows(oy) };
         // SAFETY: the caller's contract; `out_row` is this output row.
         unsafe {
             // Rows narrower than a group of pixels (1×1 to 3×3 maps) go one pixel at a time.
@@ -91,20 +87,14 @@ unsafe fn channel_blocks<const P: usize>(
     out_row: &mut [f32],
     row: &Row,
 ) {
-    let ch = g.input.c;
-    let mut cb = 0;
-    // SAFETY: `cb + V·16 ≤ ch` for every block; the rest is the caller's contract.
-    unsafe {
-        while cb + 4 * LANES <= ch {
-            channel_block::<4, P>(g, x, weight, bias, activation, out_row, row, cb);
-            cb += 4 * LANES;
-        }
-        if cb + 2 * LANES <= ch {
-            channel_block::<2, P>(g, x, weight, bias, activation, out_row, row, cb);
-            cb += 2 * LANES;
-        }
-        if cb + LANES <= ch {
-            channel_block::<1, P>(g, x, weight, bias, activation, out_row, row, cb);
+    for (cb, vectors) in g.channel_blocks() {
+        // SAFETY: `cb + 16·vectors ≤ ch` for every block; the rest is the caller's contract.
+        unsafe {
+            match vectors {
+                4 => channel_block::<4, P>(g, x, weight, bias, activation, out_row, row, cb),
+                2 => channel_block::<2, P>(g, x, weight, bias, activation, out_row, row, cb),
+                _ => channel_block::<1, P>(g, x, weight, bias, activation, out_row, row, cb),
+            }
         }
     }
 }
@@ -132,9 +122,7 @@ unsafe fn channel_block<const V: usize, const P: usize>(
         // SAFETY: cb + v·16 + 16 ≤ ch ≤ bias.len().
         *b = unsafe { _mm512_loadu_ps(bias.as_ptr().add(cb + v * LANES)) };
     }
-    // Columns whose every tap is inside the row: ox·sw ≥ left and ox·sw + kw − 1 − left < iw.
-    let inside_from = left.div_ceil(sw).min(ow);
-    let inside_to = if iw + left >= kw { ((iw + left - kw) / sw + 1).clamp(inside_from, ow) } else { inside_from };
+    let std::ops::Range { start: inside_from, end: inside_to } = g.inside_columns();
     let last = ow - P;
     let mut ox = 0;
     loop {
