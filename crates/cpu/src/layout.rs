@@ -260,15 +260,8 @@ fn small_map(c: &ConvStep) -> bool {
 /// or faster.)
 fn to_column_major(c: &mut ConvStep) {
     let out = c.conv.out_channels;
-    let per_output = c.weight.len() / out.max(1);
     let mut t = vec![0.0; c.weight.len()];
-    for (o, row) in c.weight.chunks_exact(per_output.max(1)).enumerate() {
-        for (i, &w) in row.iter().enumerate() {
-            if let Some(slot) = t.get_mut(i * out + o) {
-                *slot = w;
-            }
-        }
-    }
+    depthwise_hwc::transpose(&c.weight, out, c.weight.len() / out.max(1), &mut t);
     c.weight = t;
     c.weight_column_major = true;
 }

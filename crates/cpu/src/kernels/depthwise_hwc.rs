@@ -323,11 +323,12 @@ pub fn to_chw(x: &[f32], shape: Shape, out: &mut [f32]) {
 /// Side of the square tiles [`transpose`] works in.
 const TILE: usize = 16;
 
-/// `out[j·rows + i] = x[i·cols + j]`, in `TILE`×`TILE` tiles: each tile read as `TILE` row pieces and
+/// `out[j·rows + i] = x[i·cols + j]` (a `rows × cols` matrix transposed; also the plan's weight re-layouts),
+/// in `TILE`×`TILE` tiles: each tile read as `TILE` row pieces and
 /// written as `TILE` row pieces (register shuffles in between), not one scattered store per value.
 #[allow(unsafe_code)] // the feature-detection dispatch that multiversion generates
 #[multiversion::multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
-fn transpose(x: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
+pub(crate) fn transpose(x: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
     let (x, out) = (&x[..rows * cols], &mut out[..rows * cols]);
     let (full_rows, full_cols) = (rows / TILE * TILE, cols / TILE * TILE);
     #[cfg(target_arch = "x86_64")]
