@@ -31,16 +31,16 @@ use crate::plan::{Step, StepKind};
 const SMALL_MAP: usize = 14 * 14;
 
 /// Pointwise convolutions read and write HWC only between these channel counts. Measured on
-/// EfficientNet-Lite0 and MobileNetV2 (one thread): 960 and 1152 channels over 7×7 maps run 40–60%
-/// slower in HWC, and 16 output channels over 112×112 70% slower, more than the depthwise
-/// convolutions next to them gain; 24–672 channels within −25% to +30%. (Letting the wide ones read
-/// HWC and write CHW measured 2–3% slower over a whole Lite0 run.) Session 5, with column-major weights
-/// (`to_column_major`): the `pointwise_layout` bench puts 1152×192 and 320×1152 over 7² in HWC 10–15%
-/// ahead of CHW, but it keeps the weights hot in cache; in a run each layer's 0.9–1.5 MB of weights
-/// comes cold, and raising this bound to 1152 or 1280 made those GEMMs 12–17% slower there and the whole
-/// run 3–4% slower.
+/// EfficientNet-Lite0 and MobileNetV2 (one thread): 16 output channels over 112×112 run 70% slower in
+/// HWC (the GEMM's register blocks run along the output channels: one 16-wide block of its 64), more
+/// than the depthwise convolutions next to them gain; 24–672 channels within −25% to +30%. The wide
+/// ones over 7×7 maps (960–1280 channels) ran 40–60% slower in HWC until session 6 found why: the GEMM
+/// crate repacked their weights on every call (`kernels/gemm.rs` `LHS_PACKING_THRESHOLD`). Without the
+/// repacking they run 0–12% faster channels-last, and their depthwise neighbours lose their transposes:
+/// raising this bound from 768 to 1280 made Lite0 3–4% faster and MobileNetV2 2–3% (interleaved runs).
+/// 1280 is the widest measured (Lite0's and MobileNetV2's heads).
 const NARROWEST_HWC_GEMM: usize = 24;
-const WIDEST_HWC_GEMM: usize = 768;
+const WIDEST_HWC_GEMM: usize = 1280;
 
 /// Switch the steps of HWC regions to their channels-last forms; per node, whether its value is HWC.
 pub fn choose(steps: &mut [Step], output: NodeId) -> Vec<bool> {

@@ -216,7 +216,8 @@ fn threads_split_channels_without_changing_the_result() {
 fn channels_last_chains_give_the_maps_of_the_channels_first_engine() {
     use convscope_cpu::StepKind;
     use convscope_cpu::kernels::conv::Method;
-    for (id, resolution) in [("efficientnet_lite0", 160), ("mobilenet_v2", 160), ("efficientnet_b0", 96)] {
+    let models = [("efficientnet_lite0", 160), ("mobilenet_v2", 160), ("efficientnet_b0", 96), ("ghostnet_100", 96)];
+    for (id, resolution) in models {
         let entry = convscope_zoo::find(id).expect("zoo");
         let graph = entry.build(&Variant { resolution, ..entry.default }).expect("builds");
         let weights = synthetic::init(&graph, 9);
@@ -235,6 +236,9 @@ fn channels_last_chains_give_the_maps_of_the_channels_first_engine() {
         };
         if id == "efficientnet_b0" {
             assert!(depthwise(true, false), "{id}: a depthwise writing CHW for its squeeze-excite");
+        } else if id == "ghostnet_100" {
+            // Ghost modules' cheap depthwise ops sit between CHW maps (their outputs are concatenated).
+            assert!(depthwise(false, false), "{id}: a small-map depthwise transposing both ways");
         } else {
             assert!(depthwise(true, true), "{id}: an HWC chain");
             assert!(
@@ -247,9 +251,6 @@ fn channels_last_chains_give_the_maps_of_the_channels_first_engine() {
                     matches!(s.kind, StepKind::Binary { multiply: false }) && mixed.plan.channels_last[s.node.0]
                 });
             assert!(sum_hwc, "{id}: a residual sum in HWC");
-        }
-        if id == "efficientnet_lite0" {
-            assert!(depthwise(false, false), "{id}: a small-map depthwise transposing both ways");
         }
         let input = || {
             let n = 3 * resolution * resolution;

@@ -3,6 +3,30 @@
 
 use crate::EngineError;
 
+/// The `gemm` crate repacks its left operand into register-block panels whenever the output is wider
+/// than 8 register blocks (48 columns with AVX-512), even when that operand is already contiguous along
+/// its rows. In the pointwise GEMMs of channels-last trunks the left operand is the column-major weight
+/// matrix and the width is the map's pixel count, so on 7×7 maps (49 pixels) every call copied up to
+/// 1.5 MB of weights that it then read once: Lite0's 192→1152 ran at 71–75 GMAC/s in HWC against 91–93 in
+/// CHW, its 1152→192 at 82 against 93. With the bound at 40 blocks (240 columns: 7² and 14² maps) they
+/// run at 88–94 and 104 GMAC/s channels-last, so the 7² layers
+/// can run channels-last (`layout.rs` `WIDEST_HWC_GEMM`), and EfficientNet-Lite0 runs 3–4% faster on
+/// one thread (16 blocks: 2%, 256: the same as 40; measured interleaved, session 6). Wider GEMMs — an
+/// im2col over a large map, with hundreds of output channels — still pack, as the crate intends.
+#[cfg(target_arch = "x86_64")]
+const LHS_PACKING_THRESHOLD: usize = 40;
+
+/// Set the crate's global packing bound once (it is process-wide; only this module calls the crate).
+/// The web build keeps the crate's default: its simd128 kernels have other block sizes and were not
+/// measured with another bound.
+fn configure() {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| gemm::set_lhs_packing_threshold_single_thread(LHS_PACKING_THRESHOLD));
+    }
+}
+
 /// A matrix view: element `(i, j)` is at `i·row_stride + j·column_stride`. A CHW map seen as
 /// `channels × pixels` has strides `(pixels, 1)`; the same map in HWC has `(1, channels)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +96,7 @@ pub fn sgemm_strided(
     if m == 0 || n == 0 {
         return Ok(());
     }
+    configure();
     if k == 0 {
         if !accumulate {
             for i in 0..m {
