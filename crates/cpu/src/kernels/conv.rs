@@ -18,6 +18,18 @@ use crate::EngineError;
 /// Multiply-accumulates from which a convolution is split over threads (native builds).
 const PARALLEL_MACS: usize = 1 << 21;
 
+/// How many parts a GEMM's output splits into over `threads`, cut along a dimension of `split` (the
+/// other has `other`). The GEMM crate sums over k in blocks of 512 when both of its dimensions are at
+/// most 64 and in cache-sized blocks otherwise (gemm-common 0.19, `gemm_basic_generic`: 960 inputs are
+/// summed as 512 + 448 in one case, 480 + 480 in the other), so a split crossing that line would round
+/// differently from one thread. Parts keep more than 64 along the split when the whole does and the
+/// other dimension is at most 64 (MobileNetV2's 960→160 over 5×5 at 160²: three parts of 54 channels
+/// differed from one thread in the last bits).
+fn gemm_parts(threads: usize, split: usize, other: usize) -> usize {
+    let parts = threads.clamp(1, split.max(1));
+    if other <= 64 && split > 64 { parts.min(split / 65).max(1) } else { parts }
+}
+
 /// Run `f(part index, chunk)` on consecutive `chunk`-sized pieces of `out` (the last may be shorter),
 /// on rayon's pool when there is more than one part (native builds; the web is single-threaded).
 fn for_each_part<F>(out: &mut [f32], chunk: usize, parts: usize, f: F) -> Result<(), EngineError>
@@ -109,7 +121,7 @@ impl ConvStep {
                     let a_strides =
                         if self.weight_column_major { Strides::column_major(m) } else { Strides::row_major(k) };
                     // Threads (native) take disjoint ranges of pixels: contiguous runs of HWC `out`.
-                    let parts = if work >= PARALLEL_MACS { threads.clamp(1, hw_out.max(1)) } else { 1 };
+                    let parts = if work >= PARALLEL_MACS { gemm_parts(threads, hw_out, m) } else { 1 };
                     let columns = hw_out.div_ceil(parts).max(1);
                     let bias = self.bias.as_deref();
                     for_each_part(out, columns * m, parts, |part, chunk| {
@@ -136,7 +148,7 @@ impl ConvStep {
                     return Ok(());
                 }
                 // Threads (native) take disjoint ranges of output channels: contiguous planes of `out`.
-                let parts = if work >= PARALLEL_MACS { threads.clamp(1, m.max(1)) } else { 1 };
+                let parts = if work >= PARALLEL_MACS { gemm_parts(threads, m, hw_out) } else { 1 };
                 let rows = m.div_ceil(parts).max(1);
                 for_each_part(out, rows * hw_out, parts, |part, chunk| {
                     self.gemm_rows(part * rows, k, b, b_strides, chunk)
