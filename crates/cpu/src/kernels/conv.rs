@@ -107,6 +107,41 @@ impl ConvStep {
         let c = &self.conv;
         let (hw_out, k) = (self.output.h * self.output.w, c.in_channels / c.groups * c.kernel[0] * c.kernel[1]);
         match self.method {
+            #[cfg(target_arch = "x86_64")]
+            Method::Im2col if !self.input_hwc && !self.output_hwc && super::stem_avx512::handles(c, self.output) => {
+                // A stem (few input channels): computed directly where the CPU has AVX-512F
+                // (`stem_avx512.rs`). Threads (native) take disjoint ranges of 8-channel blocks.
+                let blocks = c.out_channels / 8;
+                let work = c.out_channels.saturating_mul(k).saturating_mul(hw_out);
+                let parts = if work >= PARALLEL_MACS { threads.clamp(1, blocks) } else { 1 };
+                let per_part = blocks.div_ceil(parts) * 8;
+                let (input, output, bias) = (self.input, self.output, self.bias.as_deref());
+                let run = |first: usize, chunk: &mut [f32], scratch: &mut Vec<f32>| {
+                    let channels = first..first + chunk.len() / hw_out.max(1);
+                    let weight = &self.weight;
+                    super::stem_avx512::stem(
+                        c,
+                        input,
+                        output,
+                        weight,
+                        bias,
+                        self.activation,
+                        x,
+                        chunk,
+                        channels,
+                        scratch,
+                    );
+                };
+                if parts <= 1 {
+                    run(0, out, scratch);
+                } else {
+                    for_each_part(out, per_part * hw_out, parts, |part, chunk| {
+                        run(part * per_part, chunk, &mut Vec::new());
+                        Ok(())
+                    })?;
+                }
+                return Ok(());
+            }
             Method::Pointwise | Method::Im2col => {
                 let (b, b_strides) = if self.method == Method::Pointwise {
                     (x, if self.input_hwc { Strides::column_major(k) } else { Strides::row_major(hw_out) })

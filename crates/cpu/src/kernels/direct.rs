@@ -21,20 +21,20 @@ const BLOCK: usize = 16;
 const WIDE: usize = 8 * BLOCK;
 
 /// Where everything lives in the scratch buffer, for one call.
-struct Layout {
+pub(super) struct Layout {
     /// Row pitch of the phase planes and of the flat output (`⌈padded width / stride⌉`).
-    pitch: usize,
+    pub(super) pitch: usize,
     /// Length of the flat output, a multiple of `BLOCK`.
-    flat: usize,
+    pub(super) flat: usize,
     /// Length of one phase plane (with slack, so every block's reads stay inside it).
-    plane: usize,
-    phases: usize,
+    pub(super) plane: usize,
+    pub(super) phases: usize,
     /// For each tap, where its reads start: phase plane start + offset.
-    taps: Vec<usize>,
+    pub(super) taps: Vec<usize>,
 }
 
 impl Layout {
-    fn new(c: &Conv2d, input: Shape, output: Shape) -> Self {
+    pub(super) fn new(c: &Conv2d, input: Shape, output: Shape) -> Self {
         let [kh, kw] = c.kernel;
         let [sh, sw] = c.stride;
         let [dh, dw] = c.dilation;
@@ -75,8 +75,6 @@ pub fn direct(
     let Layout { pitch, flat, plane, phases, ref taps } = layout;
     let (ih, iw) = (input.h, input.w);
     let (oh, ow) = (output.h, output.w);
-    let [sh, sw] = c.stride;
-    let (top, left) = (c.padding.top, c.padding.left);
     let (per_group_in, per_group_out) = (c.in_channels / c.groups, c.out_channels / c.groups);
     let kernel_taps = taps.len();
 
@@ -88,40 +86,7 @@ pub fn direct(
             // Scatter the input plane into the phase planes; the padding cells are never written, so
             // they stay zero from one channel to the next.
             let ic = g * per_group_in + icg;
-            for (y, row) in x[ic * ih * iw..(ic + 1) * ih * iw].chunks_exact(iw).enumerate() {
-                let r = y + top;
-                let row_start = (r % sh) * sw * plane + (r / sh) * pitch;
-                if sw == 1 {
-                    planes[row_start + left..row_start + left + iw].copy_from_slice(row);
-                } else if sw == 2 {
-                    // Even and odd input columns go to the two column phases (a vectorizable deinterleave).
-                    let (first, second) = (row_start + (left % 2) * plane + left / 2, (left + 1) % 2);
-                    let second = row_start + second * plane + left.div_ceil(2);
-                    let pairs = iw / 2;
-                    let (lo, hi) = planes.split_at_mut(first.max(second));
-                    let (a, b) = if first < second {
-                        (&mut lo[first..first + pairs + iw % 2], &mut hi[..pairs])
-                    } else {
-                        (&mut hi[..pairs + iw % 2], &mut lo[second..second + pairs])
-                    };
-                    for ((pair, da), db) in row.chunks_exact(2).zip(a.iter_mut()).zip(b.iter_mut()) {
-                        *da = pair[0];
-                        *db = pair[1];
-                    }
-                    if iw % 2 == 1 {
-                        a[pairs] = row[iw - 1];
-                    }
-                } else {
-                    for b in 0..sw {
-                        // Input columns whose padded column is ≡ b (mod sw).
-                        let first = (b + sw - left % sw) % sw;
-                        let start = row_start + b * plane + (first + left) / sw;
-                        for (d, &v) in planes[start..].iter_mut().zip(row.iter().skip(first).step_by(sw)) {
-                            *d = v;
-                        }
-                    }
-                }
-            }
+            scatter(&x[ic * ih * iw..(ic + 1) * ih * iw], &layout, c, iw, planes);
             for ocg in 0..per_group_out {
                 let oc = g * per_group_out + ocg;
                 let w = &weight[(oc * per_group_in + icg) * kernel_taps..(oc * per_group_in + icg + 1) * kernel_taps];
@@ -160,6 +125,49 @@ pub fn direct(
                 out_row.copy_from_slice(&acc[y * pitch..y * pitch + ow]);
             }
             super::elementwise::bias_activate(out_plane, b, activation);
+        }
+    }
+}
+
+/// Copy one input plane `x` (`iw` wide) into its zero-padded phase planes `planes` (laid out by
+/// `layout`); the cells in the padding are not written.
+#[inline(always)]
+pub(super) fn scatter(x: &[f32], layout: &Layout, c: &Conv2d, iw: usize, planes: &mut [f32]) {
+    let Layout { pitch, plane, .. } = *layout;
+    let [sh, sw] = c.stride;
+    let (top, left) = (c.padding.top, c.padding.left);
+    for (y, row) in x.chunks_exact(iw).enumerate() {
+        let r = y + top;
+        let row_start = (r % sh) * sw * plane + (r / sh) * pitch;
+        if sw == 1 {
+            planes[row_start + left..row_start + left + iw].copy_from_slice(row);
+        } else if sw == 2 {
+            // Even and odd input columns go to the two column phases (a vectorizable deinterleave).
+            let (first, second) = (row_start + (left % 2) * plane + left / 2, (left + 1) % 2);
+            let second = row_start + second * plane + left.div_ceil(2);
+            let pairs = iw / 2;
+            let (lo, hi) = planes.split_at_mut(first.max(second));
+            let (a, b) = if first < second {
+                (&mut lo[first..first + pairs + iw % 2], &mut hi[..pairs])
+            } else {
+                (&mut hi[..pairs + iw % 2], &mut lo[second..second + pairs])
+            };
+            for ((pair, da), db) in row.chunks_exact(2).zip(a.iter_mut()).zip(b.iter_mut()) {
+                *da = pair[0];
+                *db = pair[1];
+            }
+            if iw % 2 == 1 {
+                a[pairs] = row[iw - 1];
+            }
+        } else {
+            for b in 0..sw {
+                // Input columns whose padded column is ≡ b (mod sw).
+                let first = (b + sw - left % sw) % sw;
+                let start = row_start + b * plane + (first + left) / sw;
+                for (d, &v) in planes[start..].iter_mut().zip(row.iter().skip(first).step_by(sw)) {
+                    *d = v;
+                }
+            }
         }
     }
 }

@@ -9,3 +9,5 @@ pub mod direct;
 pub mod elementwise;
 pub mod gemm;
 pub mod pool;
+#[cfg(target_arch = "x86_64")]
+pub mod stem_avx512;
