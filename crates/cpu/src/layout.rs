@@ -12,10 +12,12 @@
 //! The rule. A value (a step's output, shared by the BN and activation fused into it) may be HWC when
 //! its step can write HWC — a pointwise or im2col convolution, a depthwise convolution the HWC kernel
 //! supports, a same-shape sum — and every step reading it can read HWC — a pointwise convolution, a
-//! supported depthwise, a same-shape sum. Then, to a fixed point: a sum's inputs and output share one
-//! layout (any CHW one makes all CHW); a depthwise writes HWC only if its input is HWC or its map
-//! small enough to transpose ([`SMALL_MAP`]). Last, regions of HWC values that contain no depthwise
-//! convolution go back to CHW: a pointwise chain alone gains nothing.
+//! supported depthwise, a same-shape sum, a global average pool (its `c × 1 × 1` output has no
+//! layout; so a network's head GEMM writes HWC, measured 91–95 → 101 GMAC/s on Lite0's 320 → 1280
+//! over 7²). Then, to a fixed point: a sum's inputs and output share one layout (any CHW one makes all
+//! CHW); a depthwise writes HWC only if its input is HWC or its map small enough to transpose
+//! ([`SMALL_MAP`]). Last, regions of HWC values that contain no depthwise convolution go back to CHW:
+//! a pointwise chain alone gains nothing.
 
 use convscope_graph::{Arithmetic, NodeId};
 
@@ -210,12 +212,14 @@ enum Role {
     Depthwise,
     /// A sum of same-shape maps: any layout, the same for all.
     Sum,
+    /// A global average pool: reads HWC; its `c × 1 × 1` output is the same in both layouts.
+    Pool,
     Other,
 }
 
 impl Role {
     fn writes_hwc(self) -> bool {
-        self != Role::Other
+        !matches!(self, Role::Other | Role::Pool)
     }
 
     fn reads_hwc(self) -> bool {
@@ -234,6 +238,7 @@ fn role(step: &Step, steps: &[Step]) -> Role {
             Role::Gemm
         }
         StepKind::Conv(c) if c.method == Method::Im2col => Role::Im2col,
+        StepKind::GlobalAvgPool => Role::Pool,
         StepKind::Binary { multiply: false }
             if step.inputs.iter().all(|i| steps.get(i.0).is_some_and(|s| s.output == step.output)) =>
         {

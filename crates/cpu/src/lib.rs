@@ -313,7 +313,13 @@ impl Run {
             }
             StepKind::GlobalAvgPool => {
                 let x = first()?;
-                pool::global_avg(&x.data, x.shape.c, &mut out);
+                let input_hwc =
+                    step.inputs.first().is_some_and(|i| self.engine.plan.channels_last.get(i.0) == Some(&true));
+                if input_hwc {
+                    pool::global_avg_channels_last(&x.data, x.shape.c, &mut out);
+                } else {
+                    pool::global_avg(&x.data, x.shape.c, &mut out);
+                }
             }
             StepKind::Linear { weight, bias } => ch::linear(&first()?.data, weight, bias.as_deref(), &mut out)?,
             StepKind::Softmax => ch::softmax(&first()?.data, &mut out),

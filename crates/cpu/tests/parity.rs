@@ -208,7 +208,7 @@ fn threads_split_channels_without_changing_the_result() {
 }
 
 /// Inverted-residual trunks run channels-last (`layout.rs`): GEMMs reading and writing HWC, residual
-/// sums in HWC, the HWC depthwise kernel (HWC in and out, transposing a CHW input or output on small
+/// sums in HWC, global pools reading HWC, the HWC depthwise kernel (HWC in and out, transposing a CHW input or output on small
 /// maps). Every captured map, handed out CHW, equals the all-CHW engine's up to float rounding (other
 /// kernels sum in another order), on one thread and on three.
 #[test]
@@ -250,6 +250,11 @@ fn channels_last_chains_give_the_maps_of_the_channels_first_engine() {
                     matches!(s.kind, StepKind::Binary { multiply: false }) && mixed.plan.channels_last[s.node.0]
                 });
             assert!(sum_hwc, "{id}: a residual sum in HWC");
+            let pool_reads_hwc = mixed.plan.steps.iter().any(|s| {
+                matches!(s.kind, StepKind::GlobalAvgPool)
+                    && s.inputs.first().is_some_and(|i| mixed.plan.channels_last[i.0])
+            });
+            assert!(pool_reads_hwc, "{id}: the head's global pool reading HWC");
         }
         let input = || {
             let n = 3 * resolution * resolution;

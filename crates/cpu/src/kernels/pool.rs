@@ -54,3 +54,15 @@ pub fn global_avg(x: &[f32], channels: usize, out: &mut [f32]) {
         *o = p.iter().sum::<f32>() / plane as f32;
     }
 }
+
+/// [`global_avg`] of a channels-last map: `x` is pixels of `channels` values each.
+pub fn global_avg_channels_last(x: &[f32], channels: usize, out: &mut [f32]) {
+    let pixels = x.len() / channels.max(1);
+    out.fill(0.0);
+    for pixel in x.chunks_exact(channels.max(1)) {
+        for (o, &v) in out.iter_mut().zip(pixel) {
+            *o += v;
+        }
+    }
+    out.iter_mut().for_each(|o| *o /= pixels.max(1) as f32);
+}
