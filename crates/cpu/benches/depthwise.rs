@@ -68,6 +68,27 @@ fn benches(c: &mut Criterion) {
                 direct::direct(&conv, input, output, &w, Some(&b), act, black_box(&x), &mut out, &mut scratch)
             });
         });
+        #[cfg(target_arch = "x86_64")]
+        if convscope_cpu::kernels::depthwise_chw_avx512::handles(&conv, output) {
+            c.bench_function(&format!("chw-avx512 {name}"), |bench| {
+                bench.iter(|| {
+                    let x = black_box(&x);
+                    let out = &mut out;
+                    convscope_cpu::kernels::depthwise_chw_avx512::depthwise(
+                        &conv,
+                        input,
+                        output,
+                        &w,
+                        Some(&b),
+                        act,
+                        x,
+                        out,
+                        0..ch,
+                        &mut scratch,
+                    );
+                });
+            });
+        }
         for (label, kernel) in [("hwc", Kernel::Fastest), ("hwc-portable", Kernel::Portable)] {
             c.bench_function(&format!("{label} {name}"), |bench| {
                 bench.iter(|| {

@@ -46,6 +46,38 @@ where
     out.chunks_mut(chunk).enumerate().try_for_each(|(i, c)| f(i, c))
 }
 
+/// Run `f(channels, their output planes, scratch)` over the `channels` output channels of a CHW
+/// output (`plane` values each), in one piece or, natively, split over threads in multiples of `unit`
+/// channels when the work (`macs`) is worth it; one thread keeps the engine's scratch.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+fn by_channels<F>(
+    out: &mut [f32],
+    plane: usize,
+    channels: usize,
+    unit: usize,
+    threads: usize,
+    macs: usize,
+    scratch: &mut Vec<f32>,
+    f: F,
+) -> Result<(), EngineError>
+where
+    F: Fn(std::ops::Range<usize>, &mut [f32], &mut Vec<f32>) + Sync,
+{
+    let units = channels / unit.max(1);
+    let parts = if macs >= PARALLEL_MACS { threads.clamp(1, units.max(1)) } else { 1 };
+    if parts <= 1 {
+        f(0..channels, out, scratch);
+        return Ok(());
+    }
+    let per_part = units.div_ceil(parts) * unit;
+    for_each_part(out, per_part * plane, parts, |part, chunk| {
+        let first = part * per_part;
+        f(first..first + chunk.len() / plane.max(1), chunk, &mut Vec::new());
+        Ok(())
+    })
+}
+
 /// How a convolution is computed, chosen once at plan time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
@@ -110,36 +142,36 @@ impl ConvStep {
             #[cfg(target_arch = "x86_64")]
             Method::Im2col if !self.input_hwc && !self.output_hwc && super::stem_avx512::handles(c, self.output) => {
                 // A stem (few input channels): computed directly where the CPU has AVX-512F
-                // (`stem_avx512.rs`). Threads (native) take disjoint ranges of 8-channel blocks.
-                let blocks = c.out_channels / 8;
+                // (`stem_avx512.rs`), in blocks of 8 output channels.
                 let work = c.out_channels.saturating_mul(k).saturating_mul(hw_out);
-                let parts = if work >= PARALLEL_MACS { threads.clamp(1, blocks) } else { 1 };
-                let per_part = blocks.div_ceil(parts) * 8;
-                let (input, output, bias) = (self.input, self.output, self.bias.as_deref());
-                let run = |first: usize, chunk: &mut [f32], scratch: &mut Vec<f32>| {
-                    let channels = first..first + chunk.len() / hw_out.max(1);
-                    let weight = &self.weight;
-                    super::stem_avx512::stem(
+                by_channels(out, hw_out, c.out_channels, 8, threads, work, scratch, |channels, chunk, scratch| {
+                    let (input, output, bias, act) = (self.input, self.output, self.bias.as_deref(), self.activation);
+                    super::stem_avx512::stem(c, input, output, &self.weight, bias, act, x, chunk, channels, scratch);
+                })?;
+                return Ok(());
+            }
+            #[cfg(target_arch = "x86_64")]
+            Method::Direct if super::depthwise_chw_avx512::handles(c, self.output) => {
+                // A stride-1 depthwise convolution of CHW maps, where the CPU has AVX-512F
+                // (`depthwise_chw_avx512.rs`; the `depthwise` bench's `chw-avx512`: 32×112² 3×3 137 →
+                // 70 µs, 144×56² 155 → 94). Split over threads from a quarter of the GEMMs' work, as
+                // the direct kernel is.
+                let work = c.out_channels.saturating_mul(k).saturating_mul(hw_out).saturating_mul(4);
+                by_channels(out, hw_out, c.out_channels, 1, threads, work, scratch, |channels, chunk, scratch| {
+                    let (input, output, bias, act) = (self.input, self.output, self.bias.as_deref(), self.activation);
+                    super::depthwise_chw_avx512::depthwise(
                         c,
                         input,
                         output,
-                        weight,
+                        &self.weight,
                         bias,
-                        self.activation,
+                        act,
                         x,
                         chunk,
                         channels,
                         scratch,
                     );
-                };
-                if parts <= 1 {
-                    run(0, out, scratch);
-                } else {
-                    for_each_part(out, per_part * hw_out, parts, |part, chunk| {
-                        run(part * per_part, chunk, &mut Vec::new());
-                        Ok(())
-                    })?;
-                }
+                })?;
                 return Ok(());
             }
             Method::Pointwise | Method::Im2col => {
