@@ -28,7 +28,7 @@ fn benches(c: &mut Criterion) {
             bench.iter(|| depthwise_hwc::to_chw(black_box(&src), shape, &mut dst));
         });
     }
-    // (channels, input size, kernel, stride): Lite0's depthwise layers.
+    // (channels, input size, kernel, stride): Lite0's depthwise layers, then MobileNetV2's other ones.
     let layers = [
         (32, 112, 3, 1),
         (96, 112, 3, 2),
@@ -42,6 +42,10 @@ fn benches(c: &mut Criterion) {
         (672, 14, 5, 2),
         (1152, 7, 5, 1),
         (1152, 7, 3, 1),
+        (192, 28, 3, 1),
+        (384, 14, 3, 1),
+        (576, 14, 3, 1),
+        (960, 7, 3, 1),
     ];
     for (ch, size, k, s) in layers {
         let p = k / 2;
