@@ -72,20 +72,22 @@ pub fn depthwise_hwc(
     let g = checked(c, input, output, weight, bias, x, out, &rows)?;
     #[cfg(target_arch = "x86_64")]
     if kernel == Kernel::Fastest && std::is_x86_feature_detected!("avx512f") {
-        let same_3x3 = g.kernel == [3, 3]
+        let k = g.kernel[0];
+        let same = (k == 3 || k == 5)
+            && g.kernel == [k, k]
             && g.stride == [1, 1]
-            && (g.top, g.left) == (1, 1)
+            && (g.top, g.left) == ((k - 1) / 2, (k - 1) / 2)
             && g.output.w == g.input.w
-            && g.output.w >= SAME_3X3_MIN_WIDTH
+            && g.output.w >= SAME_MIN_WIDTH
             && matches!(activation, None | Some(Activation::Relu | Activation::Relu6));
-        // SAFETY: AVX-512F is there, and `checked` checked the lengths the kernels rely on; the 3×3
+        // SAFETY: AVX-512F is there, and `checked` checked the lengths the kernels rely on; the "same"
         // kernel's shape conditions were just tested.
         #[allow(unsafe_code)]
         unsafe {
-            if same_3x3 {
-                super::depthwise_hwc_avx512::rows_same_3x3(&g, x, weight, bias, activation, out, rows)
-            } else {
-                super::depthwise_hwc_avx512::rows_of(&g, x, weight, bias, activation, out, rows)
+            match (same, k) {
+                (true, 3) => super::depthwise_hwc_avx512::rows_same_3x3(&g, x, weight, bias, activation, out, rows),
+                (true, _) => super::depthwise_hwc_avx512::rows_same::<5>(&g, x, weight, bias, activation, out, rows),
+                _ => super::depthwise_hwc_avx512::rows_of(&g, x, weight, bias, activation, out, rows),
             }
         };
         return Ok(());
@@ -95,11 +97,12 @@ pub fn depthwise_hwc(
     Ok(())
 }
 
-/// 3×3 "same" depthwise layers at least this wide take the AVX-512 `rows_same_3x3` (which needs 8).
-/// Measured with the `depthwise` bench (`hwc`, against `rows_of`): 144×56² 119 → 75 µs, 192×28²
-/// 37 → 29, 480×14² 26 → 18, 576×14² 32 → 21, 384×14² 21 → 16; on 7² maps 3% slower (1152×7²,
-/// 960×7²), so they keep `rows_of`. Over a run: Lite0 ~2% faster, MobileNetV2 ~4.5% (interleaved).
-const SAME_3X3_MIN_WIDTH: usize = 14;
+/// 3×3 and 5×5 "same" depthwise layers at least this wide take the AVX-512 `rows_same_3x3` and
+/// `rows_same::<5>` (which need 8). Measured with the `depthwise` bench (`hwc`, against `rows_of`):
+/// 144×56² 3×3 119 → 75 µs, 192×28² 37 → 29, 480×14² 26 → 18, 576×14² 32 → 21, 384×14² 21 → 16;
+/// 240×28² 5×5 92 → 71, 480×14² 52 → 37, 672×14² 72 → 54; on 7² maps equal or 3% slower (1152×7²,
+/// 960×7²), so they keep `rows_of`. Over a run: Lite0 4–5% faster, MobileNetV2 ~4.5% (interleaved).
+const SAME_MIN_WIDTH: usize = 14;
 
 /// The geometry of a call whose buffers hold what the unchecked loads of both kernels rely on.
 #[allow(clippy::too_many_arguments)]
@@ -432,9 +435,13 @@ mod tests {
             (48, [3, 3], [3, 3], Padding::uniform(1), [13, 20]),
             (32, [5, 3], [2, 1], Padding::symmetric(2, 1), [10, 17]),
             (16, [1, 1], [1, 1], Padding::uniform(0), [4, 11]),
-            // 3×3 "same" maps at least 14 wide take `rows_same_3x3` on AVX-512 CPUs.
+            // 3×3 and 5×5 "same" maps at least 14 wide take `rows_same_3x3` and `rows_same::<5>` on
+            // AVX-512 CPUs, unless the activation is one they leave to `rows_of` (h-swish here).
             (32, [3, 3], [1, 1], Padding::uniform(1), [6, 40]),
             (48, [3, 3], [1, 1], Padding::uniform(1), [5, 14]),
+            (32, [5, 5], [1, 1], Padding::uniform(2), [6, 20]),
+            (16, [5, 5], [1, 1], Padding::uniform(2), [7, 14]),
+            (48, [5, 5], [1, 1], Padding::uniform(2), [9, 29]),
         ];
         for (case, (ch, kernel, stride, padding, [h, w])) in cases.into_iter().enumerate() {
             let c = Conv2d { kernel, stride, padding, groups: ch, ..Conv2d::new(ch, ch, 1, 1) };

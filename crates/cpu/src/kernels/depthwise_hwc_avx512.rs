@@ -276,6 +276,92 @@ pub(super) unsafe fn rows_same_3x3(
     }
 }
 
+/// Output rows `rows` of a K×K, stride-1 depthwise convolution with "same" padding (`(K − 1) / 2` on
+/// every side) — used for 5×5 — like [`rows_same_3x3`] except that the K² weight vectors do not fit in
+/// registers beside the 8 sums: each kernel row's K are loaded once per pixel group, then each of its
+/// K + 7 input vectors once, multiplied into the (up to) K output pixels it is a tap of (for 5×5, 85
+/// loads for 200 multiply-adds; [`rows_of`] loads an input vector per multiply-add). Measured with the
+/// `depthwise` bench (`hwc`): see `depthwise_hwc.rs` `SAME_MIN_WIDTH`. (The 3×3 kernel written this
+/// way, reloading its weights per kernel row, measured 10–15% slower than [`rows_same_3x3`].)
+///
+/// # Safety
+///
+/// As [`rows_of`], and: a K×K kernel, stride 1, padding `(K − 1) / 2` on the top and left, output as
+/// wide as the input and at least 8 wide, activation none, ReLU or ReLU6.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn rows_same<const K: usize>(
+    g: &Geometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    activation: Option<Activation>,
+    out: &mut [f32],
+    rows: std::ops::Range<usize>,
+) {
+    const P: usize = 8;
+    let (ch, iw, ow) = (g.input.c, g.input.w, g.output.w);
+    let pad = (K - 1) / 2;
+    let (xp, wp) = (x.as_ptr(), weight.as_ptr());
+    let (zero, six) = (_mm512_setzero_ps(), _mm512_set1_ps(6.0));
+    let first = rows.start;
+    for oy in rows {
+        let kernel_rows = g.kernel_rows(oy);
+        let out_row = &mut out[(oy - first) * ow * ch..(oy - first + 1) * ow * ch];
+        for cb in (0..ch).step_by(LANES) {
+            // SAFETY: cb + 16 ≤ ch ≤ bias.len().
+            let b = unsafe { _mm512_loadu_ps(bias.as_ptr().add(cb)) };
+            let last = ow - P;
+            let mut ox = 0;
+            loop {
+                let mut sums = [b; P];
+                for ky in kernel_rows.clone() {
+                    let r = oy + ky - pad;
+                    // SAFETY: r < ih (the kernel-row range); tap (ky, kx) < K², cb + 16 ≤ ch: inside the
+                    // taps-major weights; columns ox − pad + t are read only when inside 0..iw, else
+                    // ZEROS (16 values).
+                    unsafe {
+                        let mut w = [zero; K];
+                        for (kx, w) in w.iter_mut().enumerate() {
+                            *w = _mm512_loadu_ps(wp.add((ky * K + kx) * ch + cb));
+                        }
+                        let input_row = xp.add(r * iw * ch + cb);
+                        for t in 0..P + K - 1 {
+                            let column = ox + t;
+                            let src = if column >= pad && column < iw + pad {
+                                input_row.add((column - pad) * ch)
+                            } else {
+                                ZEROS.as_ptr()
+                            };
+                            let v = _mm512_loadu_ps(src);
+                            for kx in 0..K {
+                                // Input column ox − pad + t is tap kx of output pixel ox + t − kx.
+                                if t >= kx && t - kx < P {
+                                    sums[t - kx] = _mm512_fmadd_ps(w[kx], v, sums[t - kx]);
+                                }
+                            }
+                        }
+                    }
+                }
+                for (j, &s) in sums.iter().enumerate() {
+                    let s = match activation {
+                        Some(Activation::Relu) => _mm512_max_ps(s, zero),
+                        Some(Activation::Relu6) => _mm512_min_ps(_mm512_max_ps(s, zero), six),
+                        _ => s,
+                    };
+                    let at = (ox + j) * ch + cb;
+                    let dst = &mut out_row[at..at + LANES];
+                    // SAFETY: `dst` holds 16 values.
+                    unsafe { _mm512_storeu_ps(dst.as_mut_ptr(), s) };
+                }
+                if ox == last {
+                    break;
+                }
+                ox = (ox + P).min(last);
+            }
+        }
+    }
+}
+
 /// A tap's `V` weight vectors from `at`.
 ///
 /// # Safety
