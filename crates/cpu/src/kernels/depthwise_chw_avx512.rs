@@ -13,13 +13,11 @@
 #![allow(unsafe_code)] // std::arch intrinsics and unchecked loads behind the entry point's checks
 #![allow(clippy::indexing_slicing)]
 
-use std::arch::x86_64::{
-    __m512, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_max_ps, _mm512_min_ps, _mm512_set1_ps, _mm512_setzero_ps,
-    _mm512_storeu_ps,
-};
+use std::arch::x86_64::{_mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps};
 
 use convscope_graph::{Activation, Conv2d, Shape};
 
+use super::depthwise_hwc_avx512::relu_in_registers;
 use super::direct::{Layout, scatter};
 
 /// Pixels in a vector.
@@ -187,19 +185,8 @@ unsafe fn vectors<const R: usize, const V: usize, const K: usize>(
     for (o, s) in sum.iter().enumerate() {
         for (j, &v) in s.iter().enumerate() {
             // SAFETY: the caller's bounds.
-            unsafe { _mm512_storeu_ps(dst.add((y + o) * ow + ox + j * LANES), finish(v, activation)) };
+            unsafe { _mm512_storeu_ps(dst.add((y + o) * ow + ox + j * LANES), relu_in_registers(v, activation)) };
         }
-    }
-}
-
-/// ReLU and ReLU6 in registers; any other activation is applied by [`depthwise`] afterwards.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn finish(v: __m512, activation: Option<Activation>) -> __m512 {
-    match activation {
-        Some(Activation::Relu) => _mm512_max_ps(v, _mm512_setzero_ps()),
-        Some(Activation::Relu6) => _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(6.0)),
-        _ => v,
     }
 }
 

@@ -163,17 +163,11 @@ unsafe fn channel_block<const V: usize, const P: usize>(
                 }
             }
         }
-        let (zero, six) = (_mm512_setzero_ps(), _mm512_set1_ps(6.0));
         for (j, pixel) in sums.iter().enumerate() {
             let dst = &mut out_row[(ox + j) * ch + cb..(ox + j) * ch + cb + V * LANES];
             for (d, &s) in dst.chunks_exact_mut(LANES).zip(pixel) {
-                let s = match activation {
-                    Some(Activation::Relu) => _mm512_max_ps(s, zero),
-                    Some(Activation::Relu6) => _mm512_min_ps(_mm512_max_ps(s, zero), six),
-                    _ => s,
-                };
                 // SAFETY: `d` holds 16 values.
-                unsafe { _mm512_storeu_ps(d.as_mut_ptr(), s) };
+                unsafe { _mm512_storeu_ps(d.as_mut_ptr(), relu_in_registers(s, activation)) };
             }
             if let Some(
                 a @ (Activation::HardSigmoid | Activation::HardSwish | Activation::Sigmoid | Activation::Silu),
@@ -214,7 +208,7 @@ pub(super) unsafe fn rows_same_3x3(
     const P: usize = 8;
     let (ch, iw, ow) = (g.input.c, g.input.w, g.output.w);
     let (xp, wp) = (x.as_ptr(), weight.as_ptr());
-    let (zero, six) = (_mm512_setzero_ps(), _mm512_set1_ps(6.0));
+    let zero = _mm512_setzero_ps();
     let first = rows.start;
     for oy in rows {
         let kernel_rows = g.kernel_rows(oy);
@@ -257,15 +251,10 @@ pub(super) unsafe fn rows_same_3x3(
                     }
                 }
                 for (j, &s) in sums.iter().enumerate() {
-                    let s = match activation {
-                        Some(Activation::Relu) => _mm512_max_ps(s, zero),
-                        Some(Activation::Relu6) => _mm512_min_ps(_mm512_max_ps(s, zero), six),
-                        _ => s,
-                    };
                     let at = (ox + j) * ch + cb;
                     let dst = &mut out_row[at..at + LANES];
                     // SAFETY: `dst` holds 16 values.
-                    unsafe { _mm512_storeu_ps(dst.as_mut_ptr(), s) };
+                    unsafe { _mm512_storeu_ps(dst.as_mut_ptr(), relu_in_registers(s, activation)) };
                 }
                 if ox == last {
                     break;
@@ -302,7 +291,7 @@ pub(super) unsafe fn rows_same<const K: usize>(
     let (ch, iw, ow) = (g.input.c, g.input.w, g.output.w);
     let pad = (K - 1) / 2;
     let (xp, wp) = (x.as_ptr(), weight.as_ptr());
-    let (zero, six) = (_mm512_setzero_ps(), _mm512_set1_ps(6.0));
+    let zero = _mm512_setzero_ps();
     let first = rows.start;
     for oy in rows {
         let kernel_rows = g.kernel_rows(oy);
@@ -343,15 +332,10 @@ pub(super) unsafe fn rows_same<const K: usize>(
                     }
                 }
                 for (j, &s) in sums.iter().enumerate() {
-                    let s = match activation {
-                        Some(Activation::Relu) => _mm512_max_ps(s, zero),
-                        Some(Activation::Relu6) => _mm512_min_ps(_mm512_max_ps(s, zero), six),
-                        _ => s,
-                    };
                     let at = (ox + j) * ch + cb;
                     let dst = &mut out_row[at..at + LANES];
                     // SAFETY: `dst` holds 16 values.
-                    unsafe { _mm512_storeu_ps(dst.as_mut_ptr(), s) };
+                    unsafe { _mm512_storeu_ps(dst.as_mut_ptr(), relu_in_registers(s, activation)) };
                 }
                 if ox == last {
                     break;
@@ -359,6 +343,18 @@ pub(super) unsafe fn rows_same<const K: usize>(
                 ox = (ox + P).min(last);
             }
         }
+    }
+}
+
+/// ReLU and ReLU6 applied in registers (the AVX-512 kernels' epilogue); any other activation is left to
+/// the caller, which applies it after storing.
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(super) fn relu_in_registers(v: __m512, activation: Option<Activation>) -> __m512 {
+    match activation {
+        Some(Activation::Relu) => _mm512_max_ps(v, _mm512_setzero_ps()),
+        Some(Activation::Relu6) => _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(6.0)),
+        _ => v,
     }
 }
 

@@ -14,12 +14,12 @@
 #![allow(clippy::indexing_slicing)]
 
 use std::arch::x86_64::{
-    __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_max_ps, _mm512_min_ps, _mm512_set1_ps,
-    _mm512_setzero_ps, _mm512_storeu_ps,
+    _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
 use convscope_graph::{Activation, Conv2d, Shape};
 
+use super::depthwise_hwc_avx512::relu_in_registers;
 use super::direct::{Layout, scatter};
 
 /// Output channels summed together (their 2 × 8 sums fill half the 32 vector registers).
@@ -185,21 +185,10 @@ unsafe fn vectors<const V: usize>(
     for (o, s) in sum.iter().enumerate() {
         let bias = _mm512_set1_ps(b[o]);
         for (j, &v) in s.iter().enumerate() {
-            let v = finish(_mm512_add_ps(v, bias), activation);
+            let v = relu_in_registers(_mm512_add_ps(v, bias), activation);
             // SAFETY: the caller's bounds.
             unsafe { _mm512_storeu_ps(dst.add(o * plane + to + j * LANES), v) };
         }
-    }
-}
-
-/// ReLU and ReLU6 in registers; any other activation is applied by [`stem`] afterwards.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn finish(v: __m512, activation: Option<Activation>) -> __m512 {
-    match activation {
-        Some(Activation::Relu) => _mm512_max_ps(v, _mm512_setzero_ps()),
-        Some(Activation::Relu6) => _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(6.0)),
-        _ => v,
     }
 }
 
