@@ -1,13 +1,18 @@
 //! Pointwise convolutions as GEMMs with CHW or HWC operands (EfficientNet-Lite0's shapes, one thread),
 //! through the engine's own `sgemm_strided`; `-wT` with the weights column-major (what the engine does
-//! for GEMMs writing HWC). `cargo bench -p convscope-cpu --bench pointwise_layout`.
+//! for GEMMs writing HWC). `epilogue` adds what the engine does after such a GEMM (bias and ReLU6 over
+//! the HWC output) and `own` is the AVX-512 kernel that does it all in registers
+//! (`kernels/pointwise_hwc_avx512.rs`), on the shapes it takes. `cargo bench -p convscope-cpu --bench
+//! pointwise_layout`.
 
 #[global_allocator]
 static ALLOCATOR: convscope_cpu::alloc::CacheAligned = convscope_cpu::alloc::CacheAligned;
 
 use std::hint::black_box;
 
+use convscope_cpu::kernels::elementwise::bias_activate_channels_last;
 use convscope_cpu::kernels::gemm::{Strides, sgemm_strided};
+use convscope_graph::Activation;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn benches(c: &mut Criterion) {
@@ -46,6 +51,24 @@ fn benches(c: &mut Criterion) {
             c.bench_function(&format!("{name} {m}×{k}·{n}"), |bench| {
                 bench.iter(|| sgemm_strided(m, k, n, &a, a_s, black_box(&b), bs, &mut d, ds, false))
             });
+        }
+        let bias = vec![0.125f32; m];
+        let relu6 = Some(Activation::Relu6);
+        for (name, bs) in [("hwc→hwc", hwc_b), ("chw→hwc", chw_b)] {
+            c.bench_function(&format!("{name}-wT-epilogue {m}×{k}·{n}"), |bench| {
+                bench.iter(|| {
+                    sgemm_strided(m, k, n, &a, a_cols, black_box(&b), bs, &mut d, hwc_d, false)?;
+                    bias_activate_channels_last(&mut d, &bias, relu6);
+                    Ok::<_, convscope_cpu::EngineError>(())
+                })
+            });
+            #[cfg(target_arch = "x86_64")]
+            if convscope_cpu::kernels::pointwise_hwc_avx512::handles(k, m, relu6) {
+                use convscope_cpu::kernels::pointwise_hwc_avx512::pointwise;
+                c.bench_function(&format!("{name}-own {m}×{k}·{n}"), |bench| {
+                    bench.iter(|| pointwise(m, k, n, &a, black_box(&b), bs, Some(&bias), relu6, &mut d))
+                });
+            }
         }
     }
 }

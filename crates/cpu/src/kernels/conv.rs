@@ -191,9 +191,30 @@ impl ConvStep {
                     let parts = if work >= PARALLEL_MACS { gemm_parts(threads, hw_out, m) } else { 1 };
                     let columns = hw_out.div_ceil(parts).max(1);
                     let bias = self.bias.as_deref();
+                    #[cfg(target_arch = "x86_64")]
+                    let own_kernel =
+                        self.weight_column_major && super::pointwise_hwc_avx512::handles(k, m, self.activation);
                     for_each_part(out, columns * m, parts, |part, chunk| {
                         let (n0, n) = (part * columns, chunk.len() / m.max(1));
                         let b = &b[n0 * b_strides.column..];
+                        #[cfg(target_arch = "x86_64")]
+                        if own_kernel {
+                            // Short inner dimension or few channels: summed and finished in registers
+                            // (`pointwise_hwc_avx512.rs`).
+                            let act = self.activation;
+                            super::pointwise_hwc_avx512::pointwise(
+                                m,
+                                k,
+                                n,
+                                &self.weight,
+                                b,
+                                b_strides,
+                                bias,
+                                act,
+                                chunk,
+                            );
+                            return Ok(());
+                        }
                         sgemm_strided(
                             m,
                             k,

@@ -1,0 +1,267 @@
+//! Pointwise convolutions writing channels-last (HWC) maps with a short inner dimension or few output
+//! channels, computed with AVX-512 intrinsics where the CPU has AVX-512F; the others go to the GEMM
+//! crate (`gemm.rs`).
+//!
+//! The GEMM crate blocks its registers along the output's unit-stride dimension — for an HWC output the
+//! channels — and sums over the inner dimension in its microkernel, so two shapes of inverted-residual
+//! trunks leave it well below its speed: the expansions with 16–24 inputs (a 16-deep sum is too short
+//! to pay for writing the block back: Lite0's 16 → 96 over 112² ran at 59–66 GMAC/s, the 24 → 144 over
+//! 56² at 85, against 100–114 for the deep ones), and the projections to 24 channels (a 24-channel
+//! register block is half empty: 80–83 GMAC/s). Here a tile of pixels is summed in registers —
+//! `V` vectors of 16 output channels for `P` pixels, 24 sums — reading the column-major weights of
+//! the trunks (`layout.rs`) as vectors, each input value as a broadcast, and the bias and ReLU/ReLU6
+//! are applied before the one store, so the separate epilogue pass over the map is gone too.
+
+#![allow(unsafe_code)] // std::arch intrinsics and unchecked loads behind the entry point's checks
+
+use std::arch::x86_64::{
+    __mmask16, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps,
+    _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+};
+
+use convscope_graph::Activation;
+
+use super::depthwise_hwc_avx512::relu_in_registers;
+use super::gemm::Strides;
+
+/// Output channels in a vector.
+const LANES: usize = 16;
+/// Pixels per tile: every block's pixel group (6, 8, 12) divides it, so all of a tile's channel blocks
+/// read the same `k × 48` inputs while they are in L1.
+const TILE: usize = 48;
+
+/// Whether [`pointwise`] computes an `m`-channel output from `k` inputs with this activation, on this
+/// CPU: the shapes the GEMM crate is slow on (see the module docs; measured per layer in the
+/// `pointwise_layout` bench) — at most 32 inputs, or at most 48 output channels — and ReLU, ReLU6 or
+/// none.
+pub fn handles(k: usize, m: usize, activation: Option<Activation>) -> bool {
+    k > 0
+        && m > 0
+        && (k <= 48 || m <= 80)
+        && matches!(activation, None | Some(Activation::Relu | Activation::Relu6))
+        && std::is_x86_feature_detected!("avx512f")
+}
+
+/// `out = act(w · x + bias)` for `n` pixels: `x` is `k × n` with `x_strides` (CHW: `(hw, 1)` from the
+/// first pixel; HWC: `(1, k)`), `weight` the column-major `m × k` weights (element `(o, i)` at
+/// `i·m + o`), `out` is HWC, `n × m`.
+#[allow(clippy::too_many_arguments)]
+pub fn pointwise(
+    m: usize,
+    k: usize,
+    n: usize,
+    weight: &[f32],
+    x: &[f32],
+    x_strides: Strides,
+    bias: Option<&[f32]>,
+    activation: Option<Activation>,
+    out: &mut [f32],
+) {
+    assert!(handles(k, m, activation), "pointwise_hwc: a shape or activation it does not handle");
+    assert_eq!(weight.len(), m * k, "pointwise_hwc: weight size");
+    assert_eq!(out.len(), n * m, "pointwise_hwc: output size");
+    assert!(bias.is_none_or(|b| b.len() == m), "pointwise_hwc: bias size");
+    if n == 0 {
+        return;
+    }
+    let last = (k - 1) * x_strides.row + (n - 1) * x_strides.column;
+    assert!(last < x.len(), "pointwise_hwc: input too short for {k}×{n} with {x_strides:?}");
+    // A zero bias where there is none, padded to whole vectors so the last one loads unmasked.
+    let mut b = vec![0.0f32; m.next_multiple_of(LANES)];
+    if let Some(bias) = bias {
+        b.iter_mut().zip(bias).for_each(|(to, &from)| *to = from);
+    }
+    let geometry = Geometry { m, k, rs: x_strides.row, cs: x_strides.column };
+    let mut t0 = 0;
+    while t0 < n {
+        let t1 = (t0 + TILE).min(n);
+        let mut o0 = 0;
+        while o0 < m {
+            let left = m - o0;
+            // SAFETY: AVX-512F is present (`handles`); the tile's pixels are below `n`, its channels
+            // below `m` (the last vector masked), and `x`, `weight` and `out` hold `n` pixels of `k`
+            // inputs and `m` outputs (asserted above).
+            unsafe {
+                match left {
+                    49.. => tile::<4, 6>(&geometry, x, weight, &b, activation, out, t0..t1, o0),
+                    33..=48 => tile::<3, 8>(&geometry, x, weight, &b, activation, out, t0..t1, o0),
+                    17..=32 => tile::<2, 12>(&geometry, x, weight, &b, activation, out, t0..t1, o0),
+                    _ => tile::<1, 12>(&geometry, x, weight, &b, activation, out, t0..t1, o0),
+                }
+            }
+            o0 += 4 * LANES;
+        }
+        t0 = t1;
+    }
+}
+
+/// The sizes and input strides of one call.
+struct Geometry {
+    m: usize,
+    k: usize,
+    rs: usize,
+    cs: usize,
+}
+
+/// Pixels `pixels` of output channels `o0 .. o0 + 16·V` (fewer if `m` ends first), in groups of `P`
+/// pixels; a last group shorter than `P` ends at the tile's end, overlapping the one before (same
+/// values), or, if the whole map is narrower than `P`, goes pixel by pixel.
+///
+/// # Safety
+///
+/// AVX-512F; `pixels.end ≤ n` and `o0 < m` for the sizes [`pointwise`] checked `x`, `w` and `out`
+/// against; `b` holds `m` rounded up to whole vectors.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile<const V: usize, const P: usize>(
+    g: &Geometry,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    activation: Option<Activation>,
+    out: &mut [f32],
+    pixels: std::ops::Range<usize>,
+    o0: usize,
+) {
+    let lanes = (g.m - o0).min(V * LANES) - (V - 1) * LANES;
+    let mask: __mmask16 = if lanes >= LANES { 0xffff } else { (1u16 << lanes) - 1 };
+    let mut p = pixels.start;
+    while p + P <= pixels.end {
+        // SAFETY: the caller's bounds; `p + P ≤ pixels.end`.
+        unsafe { group::<V, P>(g, x, w, b, activation, out, p, o0, mask) };
+        p += P;
+    }
+    if p < pixels.end {
+        if pixels.end >= P {
+            // SAFETY: as above; `pixels.end − P ≥ 0`.
+            unsafe { group::<V, P>(g, x, w, b, activation, out, pixels.end - P, o0, mask) };
+        } else {
+            for p in p..pixels.end {
+                // SAFETY: as above, one pixel.
+                unsafe { group::<V, 1>(g, x, w, b, activation, out, p, o0, mask) };
+            }
+        }
+    }
+}
+
+/// `P` pixels from `p` of `V` vectors of output channels from `o0`, the last vector's lanes `mask`:
+/// summed over all `k` inputs in registers, biased, activated, stored.
+///
+/// # Safety
+///
+/// As [`tile`], with `p + P ≤ n`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+unsafe fn group<const V: usize, const P: usize>(
+    g: &Geometry,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    activation: Option<Activation>,
+    out: &mut [f32],
+    p: usize,
+    o0: usize,
+    mask: __mmask16,
+) {
+    let mut sum = [[_mm512_setzero_ps(); V]; P];
+    let (xp, wp) = (x.as_ptr(), w.as_ptr());
+    for i in 0..g.k {
+        let mut wv = [_mm512_setzero_ps(); V];
+        for (v, wv) in wv.iter_mut().enumerate() {
+            // SAFETY: weights `(o0 + 16v .. , i)` are at `i·m + o0 + 16v`, inside `w` (`m·k` long)
+            // for every unmasked lane: the last vector's lanes past `m` are masked off.
+            let at = unsafe { wp.add(i * g.m + o0 + v * LANES) };
+            *wv = if v + 1 == V { unsafe { _mm512_maskz_loadu_ps(mask, at) } } else { unsafe { _mm512_loadu_ps(at) } };
+        }
+        let row = i * g.rs + p * g.cs;
+        for (j, s) in sum.iter_mut().enumerate() {
+            // SAFETY: input `(i, p + j)` with `p + j < n` is inside `x` (checked by `pointwise`).
+            let xv = _mm512_set1_ps(unsafe { *xp.add(row + j * g.cs) });
+            for (s, &w) in s.iter_mut().zip(&wv) {
+                *s = _mm512_fmadd_ps(w, xv, *s);
+            }
+        }
+    }
+    let dst = out.as_mut_ptr();
+    for (j, s) in sum.iter().enumerate() {
+        for (v, &s) in s.iter().enumerate() {
+            // SAFETY: `b` is padded to whole vectors; the output `(p + j, o0 + 16v ..)` is inside `out`
+            // for every unmasked lane.
+            unsafe {
+                let r =
+                    relu_in_registers(_mm512_add_ps(s, _mm512_loadu_ps(b.as_ptr().add(o0 + v * LANES))), activation);
+                let at = dst.add((p + j) * g.m + o0 + v * LANES);
+                if v + 1 == V {
+                    _mm512_mask_storeu_ps(at, mask, r);
+                } else {
+                    _mm512_storeu_ps(at, r);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every block width (1–4 vectors, whole and masked), pixel counts below, at and past a group and
+    /// a tile, CHW and HWC inputs, with and without bias, against the plain sum.
+    #[test]
+    fn pointwise_hwc_matches_the_definition() {
+        if !std::is_x86_feature_detected!("avx512f") {
+            return;
+        }
+        let value = |i: usize, salt: usize| ((i * 7919 + salt * 104_729) % 997) as f32 / 498.5 - 1.0;
+        for (case, &(m, k, n)) in [
+            (96, 16, 130),
+            (144, 24, 49),
+            (24, 96, 53),
+            (24, 144, 5),
+            (16, 32, 12),
+            (40, 8, 97),
+            (200, 3, 7),
+            (7, 50, 1),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let w: Vec<f32> = (0..m * k).map(|i| value(i, case)).collect(); // column-major: (o, i) at i·m + o
+            let bias: Vec<f32> = (0..m).map(|i| value(i, case + 40)).collect();
+            let x_chw: Vec<f32> = (0..k * n).map(|i| value(i, case + 80)).collect();
+            let mut x_hwc = vec![0.0; k * n];
+            for i in 0..k {
+                for p in 0..n {
+                    x_hwc[p * k + i] = x_chw[i * n + p];
+                }
+            }
+            for activation in [None, Some(Activation::Relu), Some(Activation::Relu6)] {
+                for with_bias in [false, true] {
+                    let want: Vec<f32> = (0..n * m)
+                        .map(|at| {
+                            let (p, o) = (at / m, at % m);
+                            let sum: f32 = (0..k).map(|i| w[i * m + o] * x_chw[i * n + p]).sum::<f32>()
+                                + if with_bias { bias[o] } else { 0.0 };
+                            activation.map_or(sum, |a| a.apply(sum))
+                        })
+                        .collect();
+                    for (x, strides) in [(&x_chw, Strides::row_major(n)), (&x_hwc, Strides::column_major(k))] {
+                        let mut got = vec![f32::NAN; n * m];
+                        let b = with_bias.then_some(&bias[..]);
+                        pointwise(m, k, n, &w, x, strides, b, activation, &mut got);
+                        for (at, (g, want)) in got.iter().zip(&want).enumerate() {
+                            assert!(
+                                (g - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                                "case {case} ({m}×{k}·{n}), {activation:?}, bias {with_bias}, {strides:?}, \
+                                 pixel {}, channel {}: {g} vs {want}",
+                                at / m,
+                                at % m
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
