@@ -71,7 +71,7 @@ pub fn pointwise(
     if let Some(bias) = bias {
         b.iter_mut().zip(bias).for_each(|(to, &from)| *to = from);
     }
-    let geometry = Geometry { m, k, rs: x_strides.row, cs: x_strides.column };
+    let ops = Operands { m, k, rs: x_strides.row, cs: x_strides.column, x, w: weight, b: &b, activation };
     let mut t0 = 0;
     while t0 < n {
         let t1 = (t0 + TILE).min(n);
@@ -83,10 +83,10 @@ pub fn pointwise(
             // inputs and `m` outputs (asserted above).
             unsafe {
                 match left {
-                    49.. => tile::<4, 6>(&geometry, x, weight, &b, activation, out, t0..t1, o0),
-                    33..=48 => tile::<3, 8>(&geometry, x, weight, &b, activation, out, t0..t1, o0),
-                    17..=32 => tile::<2, 12>(&geometry, x, weight, &b, activation, out, t0..t1, o0),
-                    _ => tile::<1, 12>(&geometry, x, weight, &b, activation, out, t0..t1, o0),
+                    49.. => tile::<4, 6>(&ops, out, t0..t1, o0),
+                    33..=48 => tile::<3, 8>(&ops, out, t0..t1, o0),
+                    17..=32 => tile::<2, 12>(&ops, out, t0..t1, o0),
+                    _ => tile::<1, 12>(&ops, out, t0..t1, o0),
                 }
             }
             o0 += 4 * LANES;
@@ -95,12 +95,17 @@ pub fn pointwise(
     }
 }
 
-/// The sizes and input strides of one call.
-struct Geometry {
+/// One call's sizes, input strides and operands: `x` and the column-major weights `w` as [`pointwise`]
+/// takes them, `b` the bias padded to whole vectors.
+struct Operands<'a> {
     m: usize,
     k: usize,
     rs: usize,
     cs: usize,
+    x: &'a [f32],
+    w: &'a [f32],
+    b: &'a [f32],
+    activation: Option<Activation>,
 }
 
 /// Pixels `pixels` of output channels `o0 .. o0 + 16·V` (fewer if `m` ends first), in groups of `P`
@@ -112,13 +117,8 @@ struct Geometry {
 /// AVX-512F; `pixels.end ≤ n` and `o0 < m` for the sizes [`pointwise`] checked `x`, `w` and `out`
 /// against; `b` holds `m` rounded up to whole vectors.
 #[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
 unsafe fn tile<const V: usize, const P: usize>(
-    g: &Geometry,
-    x: &[f32],
-    w: &[f32],
-    b: &[f32],
-    activation: Option<Activation>,
+    g: &Operands,
     out: &mut [f32],
     pixels: std::ops::Range<usize>,
     o0: usize,
@@ -128,17 +128,17 @@ unsafe fn tile<const V: usize, const P: usize>(
     let mut p = pixels.start;
     while p + P <= pixels.end {
         // SAFETY: the caller's bounds; `p + P ≤ pixels.end`.
-        unsafe { group::<V, P>(g, x, w, b, activation, out, p, o0, mask) };
+        unsafe { group::<V, P>(g, out, p, o0, mask) };
         p += P;
     }
     if p < pixels.end {
         if pixels.end >= P {
             // SAFETY: as above; `pixels.end − P ≥ 0`.
-            unsafe { group::<V, P>(g, x, w, b, activation, out, pixels.end - P, o0, mask) };
+            unsafe { group::<V, P>(g, out, pixels.end - P, o0, mask) };
         } else {
             for p in p..pixels.end {
                 // SAFETY: as above, one pixel.
-                unsafe { group::<V, 1>(g, x, w, b, activation, out, p, o0, mask) };
+                unsafe { group::<V, 1>(g, out, p, o0, mask) };
             }
         }
     }
@@ -152,20 +152,9 @@ unsafe fn tile<const V: usize, const P: usize>(
 /// As [`tile`], with `p + P ≤ n`.
 #[target_feature(enable = "avx512f")]
 #[inline]
-#[allow(clippy::too_many_arguments)]
-unsafe fn group<const V: usize, const P: usize>(
-    g: &Geometry,
-    x: &[f32],
-    w: &[f32],
-    b: &[f32],
-    activation: Option<Activation>,
-    out: &mut [f32],
-    p: usize,
-    o0: usize,
-    mask: __mmask16,
-) {
+unsafe fn group<const V: usize, const P: usize>(g: &Operands, out: &mut [f32], p: usize, o0: usize, mask: __mmask16) {
     let mut sum = [[_mm512_setzero_ps(); V]; P];
-    let (xp, wp) = (x.as_ptr(), w.as_ptr());
+    let (xp, wp) = (g.x.as_ptr(), g.w.as_ptr());
     for i in 0..g.k {
         let mut wv = [_mm512_setzero_ps(); V];
         for (v, wv) in wv.iter_mut().enumerate() {
@@ -189,8 +178,10 @@ unsafe fn group<const V: usize, const P: usize>(
             // SAFETY: `b` is padded to whole vectors; the output `(p + j, o0 + 16v ..)` is inside `out`
             // for every unmasked lane.
             unsafe {
-                let r =
-                    relu_in_registers(_mm512_add_ps(s, _mm512_loadu_ps(b.as_ptr().add(o0 + v * LANES))), activation);
+                let r = relu_in_registers(
+                    _mm512_add_ps(s, _mm512_loadu_ps(g.b.as_ptr().add(o0 + v * LANES))),
+                    g.activation,
+                );
                 let at = dst.add((p + j) * g.m + o0 + v * LANES);
                 if v + 1 == V {
                     _mm512_mask_storeu_ps(at, mask, r);
