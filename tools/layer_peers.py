@@ -4,9 +4,9 @@
 Not run in CI. Same venv and set-up as tools/bench_peers.py (whose ONNX export it reuses); run from the
 repository root after `cargo build --release -p convscope-cli`:
 
-    /work/venv/torch/bin/python tools/layer_peers.py [efficientnet_lite0|mobilenet_v2]
+    /work/venv/torch/bin/python tools/layer_peers.py [efficientnet_lite0|mobilenet_v2] [threads]
 
-onnxruntime (1 thread, profiling on) runs the model 200 times; its per-node durations are matched to
+onnxruntime (1 thread unless told, profiling on) runs the model 200 times; its per-node durations are matched to
 convscope's layers by name (the exporter names a node `/blocks/blocks.1/blocks.1.0/conv_pw/Conv`, the zoo
 names the layer `blocks.1.0.conv_pw`; torchvision's MobileNetV2 names differ, so there matching is by the
 order of the convolutions). Prints both per-layer means in microseconds and the difference, largest
@@ -29,9 +29,9 @@ from bench_peers import export  # noqa: E402
 RUNS = 200
 
 
-def ort_layers(path):
+def ort_layers(path, threads):
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.enable_profiling = True
     options.profile_file_prefix = str(Path("target/bench-peers") / "ort-profile")
@@ -51,9 +51,9 @@ def ort_layers(path):
     return [(name, op, total[name] / RUNS) for name, op in order]
 
 
-def convscope_layers(name):
+def convscope_layers(name, threads):
     out = subprocess.run(
-        ["target/release/convscope", "bench", name, "--threads", "1", "--iters", str(RUNS), "--layers", "1000"],
+        ["target/release/convscope", "bench", name, "--threads", str(threads), "--iters", str(RUNS), "--layers", "1000"],
         capture_output=True, text=True, check=True).stdout
     layers = {}
     for line in out.splitlines():
@@ -92,10 +92,11 @@ def key(onnx_name, ours):
 
 def main():
     name = sys.argv[1] if len(sys.argv) > 1 else "efficientnet_lite0"
+    threads = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     Path("target/bench-peers").mkdir(parents=True, exist_ok=True)
     path = export(name)
-    ort_rows = ort_layers(path)
-    head, ours = convscope_layers(name)
+    ort_rows = ort_layers(path, threads)
+    head, ours = convscope_layers(name, threads)
     print(head)
     ort_total = sum(d for _, _, d in ort_rows)
     print(f"onnxruntime {ort.__version__}: sum of node times {ort_total / 1e3:.3f} ms; "

@@ -143,6 +143,16 @@ impl Engine {
     /// Run to the end.
     pub fn run(&self, input: Tensor, capture: Capture) -> Result<Outputs, EngineError> {
         let mut run = self.start(input, capture)?;
+        // With threads, the whole run goes on one of the pool's workers: a split step then runs one part
+        // on that worker and the others are stolen, where from any other thread every split step
+        // blocked the caller until the pool woke it again.
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.threads > 1 {
+            return rayon::scope(move |_| {
+                while run.step()? {}
+                run.finish()
+            });
+        }
         while run.step()? {}
         run.finish()
     }
@@ -321,7 +331,9 @@ impl Run {
                     pool::global_avg(&x.data, x.shape.c, &mut out);
                 }
             }
-            StepKind::Linear { weight, bias } => ch::linear(&first()?.data, weight, bias.as_deref(), &mut out)?,
+            StepKind::Linear { weight, bias } => {
+                ch::linear(&first()?.data, weight, bias.as_deref(), &mut out, self.engine.threads)?
+            }
             StepKind::Softmax => ch::softmax(&first()?.data, &mut out),
             StepKind::Lrn { size, alpha, beta, k } => {
                 let x = first()?;

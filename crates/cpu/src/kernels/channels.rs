@@ -124,18 +124,41 @@ pub fn softmax(x: &[f32], out: &mut [f32]) {
     out.iter_mut().for_each(|o| *o /= sum);
 }
 
-/// `y = W x + b` with `W` row-major `[out, in]`.
-pub fn linear(x: &[f32], w: &[f32], bias: Option<&[f32]>, out: &mut [f32]) -> Result<(), crate::EngineError> {
-    // A matrix–vector product, one thread (it is memory-bound), posed as the row vector `xᵀ Wᵀ`: that is
-    // the shape the GEMM crate sends to its vector kernel (one dot product per contiguous row of `W`).
-    // Posed as `W x` it copied all of `W` into register-block panels first (Lite0's 5 MB classifier:
-    // 1.6% of a run's profile in the copy). The time stayed the same (86–98 µs: reading `W` is the
-    // cost either way), but the copy and its 5 MB buffer are gone.
+/// `y = W x + b` with `W` row-major `[out, in]`, its outputs split over `threads` when `W` is large.
+pub fn linear(
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    threads: usize,
+) -> Result<(), crate::EngineError> {
+    // A matrix–vector product posed as the row vector `xᵀ Wᵀ`: that is the shape the GEMM crate sends
+    // to its vector kernel (one dot product per contiguous row of `W`). Posed as `W x` it copied all of
+    // `W` into register-block panels first (Lite0's 5 MB classifier: 1.6% of a run's profile in the
+    // copy). It is memory-bound: reading `W` is the cost, so threads take disjoint ranges of outputs
+    // (rows of `W`) once `W` is a megabyte or more; each output is the same dot product either way.
     let (m, k) = (out.len(), x.len());
     use super::gemm::{Strides, sgemm_strided};
-    sgemm_strided(1, k, m, x, Strides::row_major(k), w, Strides::column_major(k), out, Strides::row_major(m), false)?;
-    if let Some(bias) = bias {
-        out.iter_mut().zip(bias).for_each(|(o, b)| *o += b);
-    }
-    Ok(())
+    let parts = if w.len() >= 1 << 18 { threads.clamp(1, m.max(1)) } else { 1 };
+    let rows = m.div_ceil(parts).max(1);
+    super::conv::for_each_part(out, rows, parts, |part, out| {
+        let (j0, n) = (part * rows, out.len());
+        let w = w.get(j0 * k..(j0 + n) * k).unwrap_or_default();
+        sgemm_strided(
+            1,
+            k,
+            n,
+            x,
+            Strides::row_major(k),
+            w,
+            Strides::column_major(k),
+            out,
+            Strides::row_major(n),
+            false,
+        )?;
+        if let Some(bias) = bias {
+            out.iter_mut().zip(bias.get(j0..).unwrap_or_default()).for_each(|(o, b)| *o += b);
+        }
+        Ok(())
+    })
 }

@@ -32,7 +32,7 @@ fn gemm_parts(threads: usize, split: usize, other: usize) -> usize {
 
 /// Run `f(part index, chunk)` on consecutive `chunk`-sized pieces of `out` (the last may be shorter),
 /// on rayon's pool when there is more than one part (native builds; the web is single-threaded).
-fn for_each_part<F>(out: &mut [f32], chunk: usize, parts: usize, f: F) -> Result<(), EngineError>
+pub(crate) fn for_each_part<F>(out: &mut [f32], chunk: usize, parts: usize, f: F) -> Result<(), EngineError>
 where
     F: Fn(usize, &mut [f32]) -> Result<(), EngineError> + Sync,
 {
