@@ -206,20 +206,17 @@ impl Inference {
     fn step(&mut self, ctx: &egui::Context) {
         let Some(running) = &mut self.running else { return };
         let frame = web_time::Instant::now();
-        loop {
-            match running.run.step() {
-                Ok(true) if frame.elapsed().as_secs_f64() * 1e3 < FRAME_BUDGET_MS => {}
-                Ok(true) => {
-                    running.busy_ms += frame.elapsed().as_secs_f64() * 1e3;
-                    ctx.request_repaint();
-                    return;
-                }
-                Ok(false) => break,
-                Err(e) => {
-                    self.message = Some(format!("the run failed: {e}"));
-                    self.running = None;
-                    return;
-                }
+        match running.run.step_while(|| frame.elapsed().as_secs_f64() * 1e3 < FRAME_BUDGET_MS) {
+            Ok(true) => {
+                running.busy_ms += frame.elapsed().as_secs_f64() * 1e3;
+                ctx.request_repaint();
+                return;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                self.message = Some(format!("the run failed: {e}"));
+                self.running = None;
+                return;
             }
         }
         running.busy_ms += frame.elapsed().as_secs_f64() * 1e3;
