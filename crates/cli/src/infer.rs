@@ -222,20 +222,31 @@ pub fn bench(
         engine.run(input.clone(), Capture::Output)?;
         times.push(start.elapsed().as_secs_f64() * 1e3);
     }
-    // Where the time goes: a few more runs, node by node (the first node of a step carries its time).
+    // Where the time goes: a few more runs, node by node (the first node of a step carries its time),
+    // stepped as `Engine::run` steps (on a worker of the pool when threaded), timed between steps.
     let profile_runs = iters.clamp(1, 10);
     let mut per_node = vec![0.0f64; engine.plan.steps.len()];
+    let nodes: Vec<usize> = engine.plan.steps.iter().map(|s| s.node.0).collect();
     for _ in 0..profile_runs {
         let mut run = engine.start(input.clone(), Capture::Output)?;
-        loop {
-            let node = run.next_node();
-            let start = web_time::Instant::now();
-            let more = run.step()?;
-            if let Some(t) = node.and_then(|n| per_node.get_mut(n.0)) {
-                *t += start.elapsed().as_secs_f64() * 1e3 / profile_runs as f64;
+        // Step `i` of the plan ran when the callback is called for the `i`-th time (steps start at 1,
+        // after the input); the last step's time is what is left when `step_while` returns.
+        let mut times = vec![0.0f64; nodes.len()];
+        let (mut i, mut start) = (1, web_time::Instant::now());
+        run.step_while(|| {
+            let now = web_time::Instant::now();
+            if let Some(t) = times.get_mut(i) {
+                *t = (now - start).as_secs_f64() * 1e3;
             }
-            if !more {
-                break;
+            (i, start) = (i + 1, now);
+            true
+        })?;
+        if let Some(t) = times.get_mut(i) {
+            *t = start.elapsed().as_secs_f64() * 1e3;
+        }
+        for (&node, t) in nodes.iter().zip(&times) {
+            if let Some(total) = per_node.get_mut(node) {
+                *total += t / profile_runs as f64;
             }
         }
     }
