@@ -148,6 +148,31 @@ impl Engine {
     }
 }
 
+/// A zeroed map of `n` values. Large ones are zeroed by every thread, a piece each, instead of by the
+/// one running the steps while the others wait for the split kernel (Lite0's 112² maps are 1.6–4.8 MB;
+/// on two threads a run took 3.0 → 2.7 ms, interleaved).
+fn zeroed(n: usize, threads: usize) -> Vec<f32> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if threads > 1 && n >= PARALLEL_ZEROING {
+        use rayon::prelude::*;
+        let mut out = Vec::with_capacity(n);
+        let piece = n.div_ceil(threads);
+        out.spare_capacity_mut().par_chunks_mut(piece).for_each(|c| c.fill(std::mem::MaybeUninit::new(0.0)));
+        // SAFETY: the capacity is at least `n`, and all of it was written just above.
+        #[allow(unsafe_code)]
+        unsafe {
+            out.set_len(n)
+        };
+        return out;
+    }
+    let _ = threads;
+    vec![0.0; n]
+}
+
+/// Maps at least this large (values; 1 MB) are zeroed by every thread.
+#[cfg(not(target_arch = "wasm32"))]
+const PARALLEL_ZEROING: usize = 1 << 18;
+
 /// Every core natively (rayon's pool size, which `RAYON_NUM_THREADS` sets); one thread on the web.
 fn default_threads() -> usize {
     #[cfg(not(target_arch = "wasm32"))]
@@ -283,7 +308,7 @@ impl Run {
             let id = step.inputs.first().ok_or_else(|| EngineError::Internal("no input".into()))?;
             self.input(*id)
         };
-        let mut out = vec![0.0f32; numel];
+        let mut out = zeroed(numel, self.engine.threads);
         match &step.kind {
             StepKind::Input | StepKind::Fused { .. } => {
                 return Err(EngineError::Internal("input and fused nodes are not executed".into()));
