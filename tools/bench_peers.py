@@ -6,8 +6,9 @@ tract-cli`; run from the repository root after `cargo build --release -p convsco
 
     /work/venv/torch/bin/python tools/bench_peers.py   # or any venv with torch, timm, onnxruntime
 
-For EfficientNet-Lite0 (timm tf_efficientnet_lite0, the zoo's structure) and MobileNetV2 (torchvision)
-at 224², batch 1: exports ONNX (opset 17), times onnxruntime with 1 thread and with all cores, tract
+For EfficientNet-Lite0 (timm tf_efficientnet_lite0, the zoo's structure; with the default pretrained
+weights where set-up has converted them, as `convscope bench` then uses them too) and MobileNetV2
+(torchvision, random weights on both sides) at 224², batch 1: exports ONNX (opset 17), times onnxruntime with 1 thread and with all cores, tract
 (`tract <model.onnx> -O bench --allow-random-input`), and `convscope bench` with `--threads 1` and without.
 The one-thread timings of convscope and onnxruntime alternate over five rounds (medians of 50 runs
 each). Prints a Markdown table of median milliseconds and the ratios (onnxruntime's time over ours:
@@ -29,8 +30,23 @@ import torch
 import torchvision
 
 OUT = Path("target/bench-peers")
+# The default pretrained Lite0 weights that set-up converts (timm names). When they are there `convscope
+# bench` runs with them, so onnxruntime and tract get the same ones: trained weights ran ~2% slower than
+# seeded ones in convscope (session 7), so comparing trained against random would not be like for like.
+LITE0_WEIGHTS = Path("assets/weights/efficientnet_lite0.safetensors")
+
+
+def lite0():
+    model = timm.create_model("tf_efficientnet_lite0", pretrained=False, exportable=True)
+    if LITE0_WEIGHTS.exists():
+        from safetensors.torch import load_file
+
+        model.load_state_dict({k: v.float() for k, v in load_file(LITE0_WEIGHTS).items()}, strict=True)
+    return model
+
+
 MODELS = {
-    "efficientnet_lite0": lambda: timm.create_model("tf_efficientnet_lite0", pretrained=False, exportable=True),
+    "efficientnet_lite0": lite0,
     "mobilenet_v2": lambda: torchvision.models.mobilenet_v2(weights=None),
 }
 ITERS = 50
@@ -38,7 +54,8 @@ ROUNDS = 5
 
 
 def export(name):
-    path = OUT / f"{name}.onnx"
+    trained = name == "efficientnet_lite0" and LITE0_WEIGHTS.exists()
+    path = OUT / f"{name}{'-trained' if trained else ''}.onnx"
     if not path.exists():
         model = MODELS[name]().eval()
         torch.onnx.export(model, torch.zeros(1, 3, 224, 224), path, opset_version=17, dynamo=False,
