@@ -102,6 +102,7 @@ pub fn depthwise_hwc(
 /// 144×56² 3×3 119 → 75 µs, 192×28² 37 → 29, 480×14² 26 → 18, 576×14² 32 → 21, 384×14² 21 → 16;
 /// 240×28² 5×5 92 → 71, 480×14² 52 → 37, 672×14² 72 → 54; on 7² maps equal or 3% slower (1152×7²,
 /// 960×7²), so they keep `rows_of`. Over a run: Lite0 4–5% faster, MobileNetV2 ~4.5% (interleaved).
+#[cfg(target_arch = "x86_64")]
 const SAME_MIN_WIDTH: usize = 14;
 
 /// The geometry of a call whose buffers hold what the unchecked loads of both kernels rely on.
