@@ -93,18 +93,28 @@ impl Checkpoint {
     }
 }
 
-/// safetensors: an 8-byte little-endian header length, then a JSON header starting with `{`.
+/// safetensors: an 8-byte little-endian header length, then a JSON header starting with `{`. A file cut
+/// inside its header still looks like one, so that it is reported as truncated rather than as unknown.
 fn looks_safetensors(bytes: &[u8]) -> bool {
-    let Some(len) = bytes.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_le_bytes) else {
-        return false;
-    };
-    len > 1 && len < bytes.len() as u64 && bytes.get(8) == Some(&b'{')
+    safetensors_header_len(bytes).is_some_and(|len| len > 1) && bytes.get(8) == Some(&b'{')
+}
+
+fn safetensors_header_len(bytes: &[u8]) -> Option<u64> {
+    bytes.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_le_bytes)
 }
 
 fn read_safetensors(bytes: &[u8]) -> Result<Vec<(String, TensorData)>> {
     use safetensors::Dtype as S;
-    let file = safetensors::SafeTensors::deserialize(bytes)
-        .map_err(|e| WeightsError::Malformed(format!("safetensors: {e}")))?;
+    if safetensors_header_len(bytes).is_some_and(|len| len > bytes.len() as u64 - 8) {
+        return Err(WeightsError::Truncated("the safetensors header"));
+    }
+    let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| match e {
+        safetensors::SafeTensorError::MetadataIncompleteBuffer => WeightsError::Malformed(
+            "safetensors: the tensors the header lists do not end where the file ends (truncated, or bytes appended)"
+                .into(),
+        ),
+        e => WeightsError::Malformed(format!("safetensors: {e}")),
+    })?;
     // Header order is not file order; sort by name for a stable listing.
     let mut names: Vec<String> = file.names().into_iter().map(str::to_owned).collect();
     names.sort();

@@ -83,6 +83,17 @@ fn truncated_files_are_reported_not_panicked() {
             assert!(result.is_err(), "{file} cut at {cut} read as {:?}", result.map(|c| c.format));
         }
     }
+    // A safetensors file cut after its first '{' says it is truncated, in the header or in the data.
+    let bytes = fixture("tiny.safetensors");
+    let header_end = 8 + u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    for cut in [9, 20, header_end - 1] {
+        let err = Checkpoint::from_bytes(&bytes[..cut]).expect_err("cut");
+        assert_eq!(err, WeightsError::Truncated("the safetensors header"), "tiny.safetensors cut at {cut}");
+    }
+    for cut in [header_end, bytes.len() - 1] {
+        let err = Checkpoint::from_bytes(&bytes[..cut]).expect_err("cut").to_string();
+        assert!(err.contains("truncated"), "tiny.safetensors cut at {cut}: {err}");
+    }
 }
 
 #[test]
