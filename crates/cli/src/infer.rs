@@ -123,6 +123,9 @@ pub fn input(entry: &ModelEntry, graph: &Graph, image: Option<&Path>, npy: Optio
                     expected.w
                 );
             }
+            if let Some((at, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                bail!("{} holds {v} at element {at}: inputs must be finite numbers", path.display());
+            }
             Ok(Tensor::new(expected, values)?)
         }
         (Some(_), Some(_)) => bail!("give --image or --input, not both"),

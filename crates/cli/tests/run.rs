@@ -218,6 +218,27 @@ fn bad_input_exits_non_zero_with_one_line() {
         "it fits mobilenet_v1 --width 0.25",
     );
     fails_with(&["run", "squeezenet1_1", "--input", &fixture("input_48.npy")], "takes [1, 3, 224, 224]");
+    let empty = dir.join("empty.png");
+    std::fs::write(&empty, b"").expect("write");
+    fails_with(&["run", "squeezenet1_1", "--image", &path(&empty)], "the file is empty");
+    fails_with(
+        &["run", "squeezenet1_1", "--weights", &path(&empty), "--image", &sample("coffee.png")],
+        "the file is empty",
+    );
+    let safetensors = std::fs::read(fixture("mobilenet_v1_025_f16.safetensors")).expect("safetensors");
+    let cut = dir.join("cut.safetensors");
+    std::fs::write(&cut, &safetensors[..100]).expect("write");
+    fails_with(
+        &["run", "mobilenet_v1", "--width", "0.25", "--weights", &path(&cut), "--image", &sample("coffee.png")],
+        "the safetensors header ends early: the file is truncated",
+    );
+    // A NaN in a raw input would be swallowed by the first ReLU: refused instead.
+    let mut nan = std::fs::read(fixture("input_48.npy")).expect("npy");
+    let last = nan.len() - 4;
+    nan[last..].copy_from_slice(&f32::NAN.to_le_bytes());
+    let nan_path = dir.join("nan.npy");
+    std::fs::write(&nan_path, &nan).expect("write");
+    fails_with(&["run", "squeezenet1_1", "--resolution", "48", "--input", &path(&nan_path)], "NaN at element");
     fails_with(&["run", "squeezenet1_1"], "give an image");
     fails_with(&["run", "resnet50", "--width", "0.5", "--image", &sample("coffee.png")], "no width multiplier");
     fails_with(&["bench", "no_such_net"], "no model named");

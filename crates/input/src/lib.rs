@@ -47,6 +47,9 @@ pub fn decode(bytes: &[u8]) -> Result<Photo, ImageError> {
         .with_guessed_format()
         .map_err(|e| ImageError::NotAnImage(format!(": {e}")))?;
     let Some(format) = reader.format() else {
+        if bytes.is_empty() {
+            return Err(ImageError::NotAnImage(" (the file is empty)".into()));
+        }
         let head: String = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
         return Err(ImageError::NotAnImage(format!(" (it starts with bytes {head})")));
     };

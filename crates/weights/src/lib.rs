@@ -70,6 +70,8 @@ impl Checkpoint {
             return Err(WeightsError::UnknownFormat(
                 "a pickle without PyTorch's magic number (only torch.save files are read)".into(),
             ));
+        } else if bytes.is_empty() {
+            return Err(WeightsError::UnknownFormat("the file is empty".into()));
         } else {
             let head: String = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
             return Err(WeightsError::UnknownFormat(format!("the file starts with bytes {head}")));
