@@ -308,6 +308,23 @@ impl Run {
             let id = step.inputs.first().ok_or_else(|| EngineError::Internal("no input".into()))?;
             self.input(*id)
         };
+        #[cfg(target_arch = "x86_64")]
+        if let StepKind::Conv(conv) = &step.kind
+            && conv.fills()
+        {
+            // The kernel stores every value: no zeroing first (`ConvStep::fills`).
+            let x = Arc::clone(&first()?.data);
+            let mut out = Vec::with_capacity(numel);
+            let spare =
+                out.spare_capacity_mut().get_mut(..numel).ok_or_else(|| EngineError::Internal("capacity".into()))?;
+            conv.run_filling(&x, spare, &mut self.scratch, self.engine.threads)?;
+            // SAFETY: `run_filling` wrote all `numel` values (or returned the error above).
+            #[allow(unsafe_code)]
+            unsafe {
+                out.set_len(numel)
+            };
+            return Ok(Tensor { shape: step.output, data: Arc::new(out) });
+        }
         let mut out = zeroed(numel, self.engine.threads);
         match &step.kind {
             StepKind::Input | StepKind::Fused { .. } => {

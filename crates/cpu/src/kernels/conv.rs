@@ -30,11 +30,23 @@ fn gemm_parts(threads: usize, split: usize, other: usize) -> usize {
     if other <= 64 && split > 64 { parts.min(split / 65).max(1) } else { parts }
 }
 
+/// `out` as maybe-uninitialized values, for a kernel that writes them.
+///
+/// # Safety
+///
+/// Nothing may store an uninitialized value through the result (that would leave `out` holding one).
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+unsafe fn as_uninit(out: &mut [f32]) -> &mut [std::mem::MaybeUninit<f32>] {
+    // SAFETY: `MaybeUninit<f32>` has the layout of `f32`; the caller keeps the values initialized.
+    unsafe { &mut *(std::ptr::from_mut(out) as *mut [std::mem::MaybeUninit<f32>]) }
+}
+
 /// Run `f(part index, chunk)` on consecutive `chunk`-sized pieces of `out` (the last may be shorter),
 /// on rayon's pool when there is more than one part (native builds; the web is single-threaded).
-pub(crate) fn for_each_part<F>(out: &mut [f32], chunk: usize, parts: usize, f: F) -> Result<(), EngineError>
+pub(crate) fn for_each_part<T: Send, F>(out: &mut [T], chunk: usize, parts: usize, f: F) -> Result<(), EngineError>
 where
-    F: Fn(usize, &mut [f32]) -> Result<(), EngineError> + Sync,
+    F: Fn(usize, &mut [T]) -> Result<(), EngineError> + Sync,
 {
     let chunk = chunk.max(1);
     #[cfg(not(target_arch = "wasm32"))]
@@ -133,6 +145,71 @@ impl ConvStep {
         }
     }
 
+    /// Whether [`ConvStep::run_filling`] computes this convolution: a pointwise or im2col convolution
+    /// writing HWC with column-major weights, of a shape and activation the AVX-512 pointwise kernel
+    /// takes (`pointwise_hwc_avx512.rs`), on a CPU that has it. That kernel stores every value of its
+    /// output, so the engine hands it an unzeroed buffer (zeroing the 1–5 MB maps of Lite0's first
+    /// blocks cost 1.5–1.8% of a run on a Zen 4).
+    pub fn fills(&self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let c = &self.conv;
+            let k = c.in_channels / c.groups.max(1) * c.kernel[0] * c.kernel[1];
+            matches!(self.method, Method::Pointwise | Method::Im2col)
+                && c.groups == 1
+                && self.output_hwc
+                && self.weight_column_major
+                && super::pointwise_hwc_avx512::handles(k, c.out_channels, self.activation)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    }
+
+    /// Run a convolution that [`ConvStep::fills`] into `out`, which need not be initialized: every value
+    /// of it is written (short inner dimension or few channels, summed and finished in registers).
+    /// Threads (native) take disjoint ranges of pixels: contiguous runs of HWC `out`.
+    #[cfg(target_arch = "x86_64")]
+    pub fn run_filling(
+        &self,
+        x: &[f32],
+        out: &mut [std::mem::MaybeUninit<f32>],
+        scratch: &mut Vec<f32>,
+        threads: usize,
+    ) -> Result<(), EngineError> {
+        assert!(self.fills(), "run_filling: a convolution the pointwise kernel does not compute");
+        let c = &self.conv;
+        let (hw_out, m) = (self.output.h * self.output.w, c.out_channels);
+        let k = c.in_channels * c.kernel[0] * c.kernel[1];
+        if out.len() != hw_out * m {
+            return Err(EngineError::Internal("run_filling: output size".into()));
+        }
+        let (b, b_strides) = self.gemm_operand(x, scratch);
+        let work = m.saturating_mul(k).saturating_mul(hw_out);
+        let parts = if work >= PARALLEL_MACS { gemm_parts(threads, hw_out, m) } else { 1 };
+        let columns = hw_out.div_ceil(parts).max(1);
+        let (bias, act) = (self.bias.as_deref(), self.activation);
+        for_each_part(out, columns * m, parts, |part, chunk| {
+            let (n0, n) = (part * columns, chunk.len() / m.max(1));
+            let b = &b[n0 * b_strides.column..];
+            super::pointwise_hwc_avx512::pointwise_uninit(m, k, n, &self.weight, b, b_strides, bias, act, chunk);
+            Ok(())
+        })
+    }
+
+    /// The GEMM's right operand: the input itself for a pointwise convolution (CHW or HWC by its
+    /// strides), its im2col columns in `scratch` otherwise.
+    fn gemm_operand<'a>(&self, x: &'a [f32], scratch: &'a mut Vec<f32>) -> (&'a [f32], Strides) {
+        let c = &self.conv;
+        let hw_out = self.output.h * self.output.w;
+        if self.method == Method::Pointwise {
+            let k = c.in_channels;
+            (x, if self.input_hwc { Strides::column_major(k) } else { Strides::row_major(hw_out) })
+        } else {
+            im2col(x, self.input, c, 0..c.in_channels, scratch);
+            (scratch.as_slice(), Strides::row_major(hw_out))
+        }
+    }
+
     /// Run on one input (CHW, or HWC if `input_hwc`) into `out` (length `output.numel()`; HWC if
     /// `output_hwc`); `scratch` is reused between calls.
     pub fn run(&self, x: &[f32], out: &mut [f32], scratch: &mut Vec<f32>, threads: usize) -> Result<(), EngineError> {
@@ -175,12 +252,13 @@ impl ConvStep {
                 return Ok(());
             }
             Method::Pointwise | Method::Im2col => {
-                let (b, b_strides) = if self.method == Method::Pointwise {
-                    (x, if self.input_hwc { Strides::column_major(k) } else { Strides::row_major(hw_out) })
-                } else {
-                    im2col(x, self.input, c, 0..c.in_channels, scratch);
-                    (scratch.as_slice(), Strides::row_major(hw_out))
-                };
+                #[cfg(target_arch = "x86_64")]
+                if self.fills() {
+                    // SAFETY: `run_filling` writes only computed values into `out`.
+                    #[allow(unsafe_code)]
+                    return self.run_filling(x, unsafe { as_uninit(out) }, scratch, threads);
+                }
+                let (b, b_strides) = self.gemm_operand(x, scratch);
                 let m = c.out_channels;
                 let work = m.saturating_mul(k).saturating_mul(hw_out);
                 if self.output_hwc {
@@ -191,30 +269,9 @@ impl ConvStep {
                     let parts = if work >= PARALLEL_MACS { gemm_parts(threads, hw_out, m) } else { 1 };
                     let columns = hw_out.div_ceil(parts).max(1);
                     let bias = self.bias.as_deref();
-                    #[cfg(target_arch = "x86_64")]
-                    let own_kernel =
-                        self.weight_column_major && super::pointwise_hwc_avx512::handles(k, m, self.activation);
                     for_each_part(out, columns * m, parts, |part, chunk| {
                         let (n0, n) = (part * columns, chunk.len() / m.max(1));
                         let b = &b[n0 * b_strides.column..];
-                        #[cfg(target_arch = "x86_64")]
-                        if own_kernel {
-                            // Short inner dimension or few channels: summed and finished in registers
-                            // (`pointwise_hwc_avx512.rs`).
-                            let act = self.activation;
-                            super::pointwise_hwc_avx512::pointwise(
-                                m,
-                                k,
-                                n,
-                                &self.weight,
-                                b,
-                                b_strides,
-                                bias,
-                                act,
-                                chunk,
-                            );
-                            return Ok(());
-                        }
                         sgemm_strided(
                             m,
                             k,

@@ -19,6 +19,8 @@ use std::arch::x86_64::{
     _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
+use std::mem::MaybeUninit;
+
 use convscope_graph::Activation;
 
 use super::depthwise_hwc_avx512::relu_in_registers;
@@ -56,6 +58,26 @@ pub fn pointwise(
     bias: Option<&[f32]>,
     activation: Option<Activation>,
     out: &mut [f32],
+) {
+    // SAFETY: `MaybeUninit<f32>` has the layout of `f32`, and `pointwise_uninit` stores only values.
+    let out = unsafe { &mut *(std::ptr::from_mut(out) as *mut [MaybeUninit<f32>]) };
+    pointwise_uninit(m, k, n, weight, x, x_strides, bias, activation, out);
+}
+
+/// [`pointwise`] into a buffer that need not be initialized: every one of its `n × m` values is stored
+/// (each pixel group stores all its channel vectors, the last one masked to `m`; the groups cover every
+/// pixel — tested from NaN-filled buffers).
+#[allow(clippy::too_many_arguments)]
+pub fn pointwise_uninit(
+    m: usize,
+    k: usize,
+    n: usize,
+    weight: &[f32],
+    x: &[f32],
+    x_strides: Strides,
+    bias: Option<&[f32]>,
+    activation: Option<Activation>,
+    out: &mut [MaybeUninit<f32>],
 ) {
     assert!(handles(k, m, activation), "pointwise_hwc: a shape or activation it does not handle");
     assert_eq!(weight.len(), m * k, "pointwise_hwc: weight size");
@@ -119,7 +141,7 @@ struct Operands<'a> {
 #[target_feature(enable = "avx512f")]
 unsafe fn tile<const V: usize, const P: usize>(
     g: &Operands,
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
     pixels: std::ops::Range<usize>,
     o0: usize,
 ) {
@@ -152,7 +174,13 @@ unsafe fn tile<const V: usize, const P: usize>(
 /// As [`tile`], with `p + P ≤ n`.
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn group<const V: usize, const P: usize>(g: &Operands, out: &mut [f32], p: usize, o0: usize, mask: __mmask16) {
+unsafe fn group<const V: usize, const P: usize>(
+    g: &Operands,
+    out: &mut [MaybeUninit<f32>],
+    p: usize,
+    o0: usize,
+    mask: __mmask16,
+) {
     // The sums start from the bias: one load per vector instead of an add per sum (the kernel bench on a
     // Zen 4: 1–4% faster on Lite0's shapes).
     let mut bias = [_mm512_setzero_ps(); V];
@@ -179,7 +207,7 @@ unsafe fn group<const V: usize, const P: usize>(g: &Operands, out: &mut [f32], p
             }
         }
     }
-    let dst = out.as_mut_ptr();
+    let dst = out.as_mut_ptr().cast::<f32>();
     for (j, s) in sum.iter().enumerate() {
         for (v, &s) in s.iter().enumerate() {
             // SAFETY: the output `(p + j, o0 + 16v ..)` is inside `out` for every unmasked lane.
