@@ -1,7 +1,8 @@
 //! Pointwise convolutions as GEMMs with CHW or HWC operands (EfficientNet-Lite0's shapes, one thread),
 //! through the engine's own `sgemm_strided`; `-wT` with the weights column-major (what the engine does
 //! for GEMMs writing HWC). `epilogue` adds what the engine does after such a GEMM (bias and ReLU6 over
-//! the HWC output) and `own` is the AVX-512 kernel that does it all in registers
+//! the HWC output), `own` is the AVX-512 kernel that does it all in registers and `panels` the same
+//! kernel on 7² maps with its weights in 48-channel panels
 //! (`kernels/pointwise_hwc_avx512.rs`), on the shapes it takes. `cargo bench -p convscope-cpu --bench
 //! pointwise_layout`.
 
@@ -62,6 +63,17 @@ fn benches(c: &mut Criterion) {
                     Ok::<_, convscope_cpu::EngineError>(())
                 })
             });
+            #[cfg(target_arch = "x86_64")]
+            if convscope_cpu::kernels::pointwise_hwc_avx512::panels_pay(k, m, n, relu6) {
+                use convscope_cpu::kernels::pointwise_hwc_avx512::{pointwise_panels_uninit, to_panels};
+                let panels = to_panels(&a, m, k);
+                let mut out = vec![std::mem::MaybeUninit::new(0.0f32); n * m];
+                c.bench_function(&format!("{name}-panels {m}×{k}·{n}"), |bench| {
+                    bench.iter(|| {
+                        pointwise_panels_uninit(m, k, n, &panels, black_box(&b), bs, Some(&bias), relu6, &mut out)
+                    })
+                });
+            }
             #[cfg(target_arch = "x86_64")]
             if convscope_cpu::kernels::pointwise_hwc_avx512::handles(k, m, relu6) {
                 use convscope_cpu::kernels::pointwise_hwc_avx512::pointwise;

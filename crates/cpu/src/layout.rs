@@ -193,6 +193,8 @@ pub fn choose(steps: &mut [Step], output: NodeId) -> Vec<bool> {
                 conv.output_hwc = output_hwc;
                 if output_hwc {
                     to_column_major(conv);
+                    #[cfg(target_arch = "x86_64")]
+                    to_panels_if_they_pay(conv);
                 }
             }
             _ => {}
@@ -269,6 +271,20 @@ fn to_column_major(c: &mut ConvStep) {
     depthwise_hwc::transpose(&c.weight, out, c.weight.len() / out.max(1), &mut t);
     c.weight = t;
     c.weight_column_major = true;
+}
+
+/// Column-major weights of a pointwise convolution over a 7² map (7 to 49 pixels in sevens) that the
+/// GEMM crate would compute go into 48-channel panels for the AVX-512 panel kernel
+/// (`pointwise_hwc_avx512::pointwise_panels_uninit`).
+#[cfg(target_arch = "x86_64")]
+fn to_panels_if_they_pay(c: &mut ConvStep) {
+    use crate::kernels::pointwise_hwc_avx512::{panels_pay, to_panels};
+    let (m, k) = (c.conv.out_channels, c.conv.in_channels * c.conv.kernel[0] * c.conv.kernel[1]);
+    if c.method == Method::Pointwise && c.conv.groups == 1 && panels_pay(k, m, c.output.h * c.output.w, c.activation) {
+        c.weight = to_panels(&c.weight, m, k);
+        c.weight_column_major = false;
+        c.weight_panels = true;
+    }
 }
 
 /// The channels-last form of a supported depthwise convolution: weights `[kh·kw, c]`, a bias always.

@@ -219,6 +219,7 @@ impl Plan {
                             input_hwc: false,
                             output_hwc: false,
                             weight_column_major: false,
+                            weight_panels: false,
                         }))
                     }
                     Op::BatchNorm { .. } => {

@@ -126,6 +126,9 @@ pub struct ConvStep {
     pub output_hwc: bool,
     /// `weight` is stored column-major, `[in·kh·kw, out]` (GEMMs writing HWC, see `layout.rs`).
     pub weight_column_major: bool,
+    /// `weight` is stored in 48-channel panels (`pointwise_hwc_avx512::to_panels`; pointwise
+    /// convolutions writing HWC over 7² maps, see `layout.rs`).
+    pub weight_panels: bool,
 }
 
 impl ConvStep {
@@ -158,8 +161,9 @@ impl ConvStep {
             matches!(self.method, Method::Pointwise | Method::Im2col)
                 && c.groups == 1
                 && self.output_hwc
-                && self.weight_column_major
-                && super::pointwise_hwc_avx512::handles(k, c.out_channels, self.activation)
+                && (self.weight_panels
+                    || self.weight_column_major
+                        && super::pointwise_hwc_avx512::handles(k, c.out_channels, self.activation))
         }
         #[cfg(not(target_arch = "x86_64"))]
         false
@@ -187,11 +191,18 @@ impl ConvStep {
         let work = m.saturating_mul(k).saturating_mul(hw_out);
         let parts = if work >= PARALLEL_MACS { gemm_parts(threads, hw_out, m) } else { 1 };
         let columns = hw_out.div_ceil(parts).max(1);
+        // The panel kernel groups pixels by 7: parts of whole groups.
+        let columns = if self.weight_panels { columns.next_multiple_of(7) } else { columns };
         let (bias, act) = (self.bias.as_deref(), self.activation);
         for_each_part(out, columns * m, parts, |part, chunk| {
             let (n0, n) = (part * columns, chunk.len() / m.max(1));
             let b = &b[n0 * b_strides.column..];
-            super::pointwise_hwc_avx512::pointwise_uninit(m, k, n, &self.weight, b, b_strides, bias, act, chunk);
+            let w = &self.weight;
+            if self.weight_panels {
+                super::pointwise_hwc_avx512::pointwise_panels_uninit(m, k, n, w, b, b_strides, bias, act, chunk);
+            } else {
+                super::pointwise_hwc_avx512::pointwise_uninit(m, k, n, w, b, b_strides, bias, act, chunk);
+            }
             Ok(())
         })
     }

@@ -93,7 +93,8 @@ pub fn pointwise_uninit(
     if let Some(bias) = bias {
         b.iter_mut().zip(bias).for_each(|(to, &from)| *to = from);
     }
-    let ops = Operands { m, k, rs: x_strides.row, cs: x_strides.column, x, w: weight, b: &b, activation };
+    let ops =
+        Operands { m, k, rs: x_strides.row, cs: x_strides.column, x, w: weight, panels: false, b: &b, activation };
     let mut t0 = 0;
     while t0 < n {
         let t1 = (t0 + TILE).min(n);
@@ -117,6 +118,91 @@ pub fn pointwise_uninit(
     }
 }
 
+/// Output channels per weight panel of [`pointwise_panels_uninit`].
+pub const PANEL: usize = 48;
+
+/// Whether a pointwise convolution over `n` pixels with these sizes runs on [`pointwise_panels_uninit`]:
+/// one the GEMM crate computes otherwise ([`handles`] says no) over a map of 7 to 49 pixels in sevens
+/// (Lite0's and MobileNetV2's last stages), where 7 pixels × 3 vectors fill the registers with nothing
+/// left over, and the weights of each 48-channel block are one contiguous panel however cold.
+pub fn panels_pay(k: usize, m: usize, n: usize, activation: Option<Activation>) -> bool {
+    sevens(n)
+        && !handles(k, m, activation)
+        && matches!(activation, None | Some(Activation::Relu | Activation::Relu6))
+        && std::is_x86_feature_detected!("avx512f")
+}
+
+/// Column-major `m × k` weights (element `(o, i)` at `i·m + o`) as panels of [`PANEL`] output channels:
+/// panel `b` holds `k` rows of 48 values, `(b·48 + j, i)` at `b·48·k + i·48 + j`, zero past `m`.
+pub fn to_panels(column_major: &[f32], m: usize, k: usize) -> Vec<f32> {
+    let blocks = m.div_ceil(PANEL);
+    let mut panels = vec![0.0; blocks * PANEL * k];
+    for (b, panel) in panels.chunks_exact_mut(PANEL * k).enumerate() {
+        let width = (m - b * PANEL).min(PANEL);
+        for (i, row) in panel.chunks_exact_mut(PANEL).enumerate() {
+            let from = i * m + b * PANEL;
+            if let (Some(to), Some(from)) = (row.get_mut(..width), column_major.get(from..from + width)) {
+                to.copy_from_slice(from);
+            }
+        }
+    }
+    panels
+}
+
+/// Pixels per group on maps of 7 to 49 pixels.
+const SEVEN: usize = 7;
+
+/// Maps of 7, 14, … 49 pixels.
+fn sevens(n: usize) -> bool {
+    n > 0 && n.is_multiple_of(SEVEN) && n <= SEVEN * SEVEN
+}
+
+/// [`pointwise_uninit`] with the weights in panels ([`to_panels`]) over `n` pixels, a multiple of 7 up to
+/// 49 ([`panels_pay`]): per 48-channel panel, groups of 7 pixels × 3 vectors (21 sums), every value of
+/// `out` stored.
+#[allow(clippy::too_many_arguments)]
+pub fn pointwise_panels_uninit(
+    m: usize,
+    k: usize,
+    n: usize,
+    panels: &[f32],
+    x: &[f32],
+    x_strides: Strides,
+    bias: Option<&[f32]>,
+    activation: Option<Activation>,
+    out: &mut [MaybeUninit<f32>],
+) {
+    assert!(
+        k > 0 && m > 0 && sevens(n) && std::is_x86_feature_detected!("avx512f"),
+        "pointwise_panels: a shape it does not handle"
+    );
+    assert!(matches!(activation, None | Some(Activation::Relu | Activation::Relu6)), "pointwise_panels: activation");
+    assert_eq!(panels.len(), m.div_ceil(PANEL) * PANEL * k, "pointwise_panels: weight size");
+    assert_eq!(out.len(), n * m, "pointwise_panels: output size");
+    assert!(bias.is_none_or(|b| b.len() == m), "pointwise_panels: bias size");
+    let last = (k - 1) * x_strides.row + (n - 1) * x_strides.column;
+    assert!(last < x.len(), "pointwise_panels: input too short for {k}×{n} with {x_strides:?}");
+    let mut b = vec![0.0f32; m.next_multiple_of(PANEL)];
+    if let Some(bias) = bias {
+        b.iter_mut().zip(bias).for_each(|(to, &from)| *to = from);
+    }
+    let ops = Operands { m, k, rs: x_strides.row, cs: x_strides.column, x, w: panels, panels: true, b: &b, activation };
+    let mut o0 = 0;
+    while o0 < m {
+        // SAFETY: AVX-512F is present (asserted); `n` is a multiple of 7, so the groups cover the map
+        // exactly; the panel of `o0` holds 48 channels × `k` (asserted size), the last vector's stores
+        // are masked to `m`.
+        unsafe {
+            match m - o0 {
+                33.. => tile::<3, SEVEN>(&ops, out, 0..n, o0),
+                17..=32 => tile::<2, SEVEN>(&ops, out, 0..n, o0),
+                _ => tile::<1, SEVEN>(&ops, out, 0..n, o0),
+            }
+        }
+        o0 += PANEL;
+    }
+}
+
 /// One call's sizes, input strides and operands: `x` and the column-major weights `w` as [`pointwise`]
 /// takes them, `b` the bias padded to whole vectors.
 struct Operands<'a> {
@@ -126,6 +212,8 @@ struct Operands<'a> {
     cs: usize,
     x: &'a [f32],
     w: &'a [f32],
+    /// `w` is in panels ([`to_panels`]) rather than column-major.
+    panels: bool,
     b: &'a [f32],
     activation: Option<Activation>,
 }
@@ -189,13 +277,16 @@ unsafe fn group<const V: usize, const P: usize>(
         *b = unsafe { _mm512_loadu_ps(g.b.as_ptr().add(o0 + v * LANES)) };
     }
     let mut sum = [bias; P];
+    // Weights `(o0 + 16v + lane, i)` at `base + i·row + 16v`.
+    let (base, row_stride) = if g.panels { (o0 / PANEL * PANEL * g.k, PANEL) } else { (o0, g.m) };
     let (xp, wp) = (g.x.as_ptr(), g.w.as_ptr());
     for i in 0..g.k {
         let mut wv = [_mm512_setzero_ps(); V];
         for (v, wv) in wv.iter_mut().enumerate() {
-            // SAFETY: weights `(o0 + 16v .. , i)` are at `i·m + o0 + 16v`, inside `w` (`m·k` long)
-            // for every unmasked lane: the last vector's lanes past `m` are masked off.
-            let at = unsafe { wp.add(i * g.m + o0 + v * LANES) };
+            // SAFETY: weights `(o0 + 16v .. , i)` are at `i·m + o0 + 16v` (column-major, `m·k` long)
+            // or `o0/48·48·k + i·48 + 16v` (panels, 48·k per panel), inside `w` for every unmasked
+            // lane: the last vector's lanes past `m` are masked off.
+            let at = unsafe { wp.add(base + i * row_stride + v * LANES) };
             *wv = if v + 1 == V { unsafe { _mm512_maskz_loadu_ps(mask, at) } } else { unsafe { _mm512_loadu_ps(at) } };
         }
         let row = i * g.rs + p * g.cs;
@@ -281,6 +372,54 @@ mod tests {
                                 at % m
                             );
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The panel kernel on 7² maps and their parts (7 to 49 pixels), every panel width (whole, 32 and
+    /// 16 channels left, masked), CHW and HWC inputs, from NaN-filled outputs, against the plain sum.
+    #[test]
+    fn pointwise_panels_matches_the_definition() {
+        if !std::is_x86_feature_detected!("avx512f") {
+            return;
+        }
+        let value = |i: usize, salt: usize| ((i * 7919 + salt * 104_729) % 997) as f32 / 498.5 - 1.0;
+        for (case, &(m, k, n)) in
+            [(200, 64, 49), (130, 90, 28), (100, 70, 21), (96, 49, 7), (1152, 50, 49)].iter().enumerate()
+        {
+            assert!(panels_pay(k, m, n, Some(Activation::Relu6)), "case {case}");
+            let w: Vec<f32> = (0..m * k).map(|i| value(i, case)).collect(); // column-major
+            let panels = to_panels(&w, m, k);
+            let bias: Vec<f32> = (0..m).map(|i| value(i, case + 40)).collect();
+            let x_chw: Vec<f32> = (0..k * n).map(|i| value(i, case + 80)).collect();
+            let mut x_hwc = vec![0.0; k * n];
+            for i in 0..k {
+                for p in 0..n {
+                    x_hwc[p * k + i] = x_chw[i * n + p];
+                }
+            }
+            for activation in [None, Some(Activation::Relu6)] {
+                let want: Vec<f32> = (0..n * m)
+                    .map(|at| {
+                        let (p, o) = (at / m, at % m);
+                        let sum: f32 = (0..k).map(|i| w[i * m + o] * x_chw[i * n + p]).sum::<f32>() + bias[o];
+                        activation.map_or(sum, |a| a.apply(sum))
+                    })
+                    .collect();
+                for (x, strides) in [(&x_chw, Strides::row_major(n)), (&x_hwc, Strides::column_major(k))] {
+                    let mut got = vec![MaybeUninit::new(f32::NAN); n * m];
+                    pointwise_panels_uninit(m, k, n, &panels, x, strides, Some(&bias), activation, &mut got);
+                    for (at, (g, want)) in got.iter().zip(&want).enumerate() {
+                        // SAFETY: initialized with NaN above.
+                        let g = unsafe { g.assume_init() };
+                        assert!(
+                            (g - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                            "case {case} ({m}×{k}·{n}), {activation:?}, {strides:?}, pixel {}, channel {}: {g} vs {want}",
+                            at / m,
+                            at % m
+                        );
                     }
                 }
             }
