@@ -215,7 +215,15 @@ fn threads_split_channels_without_changing_the_result() {
 fn channels_last_chains_give_the_maps_of_the_channels_first_engine() {
     use convscope_cpu::StepKind;
     use convscope_cpu::kernels::conv::Method;
-    let models = [("efficientnet_lite0", 160), ("mobilenet_v2", 160), ("efficientnet_b0", 96), ("ghostnet_100", 96)];
+    // MobileNetV2 at 224² ends on 7² maps, whose wide pointwise convolutions take 48-channel weight
+    // panels where the CPU has AVX-512 (`pointwise_hwc_avx512.rs`).
+    let models = [
+        ("efficientnet_lite0", 160),
+        ("mobilenet_v2", 160),
+        ("mobilenet_v2", 224),
+        ("efficientnet_b0", 96),
+        ("ghostnet_100", 96),
+    ];
     for (id, resolution) in models {
         let entry = convscope_zoo::find(id).expect("zoo");
         let graph = entry.build(&Variant { resolution, ..entry.default }).expect("builds");
@@ -255,6 +263,10 @@ fn channels_last_chains_give_the_maps_of_the_channels_first_engine() {
                     && s.inputs.first().is_some_and(|i| mixed.plan.channels_last[i.0])
             });
             assert!(pool_reads_hwc, "{id}: the head's global pool reading HWC");
+            #[cfg(target_arch = "x86_64")]
+            if resolution == 224 && std::is_x86_feature_detected!("avx512f") {
+                assert!(convs.iter().any(|c| c.weight_panels), "{id}: 7² pointwise convolutions on weight panels");
+            }
         }
         let input = || {
             let n = 3 * resolution * resolution;
