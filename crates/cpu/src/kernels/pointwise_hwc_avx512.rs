@@ -11,6 +11,11 @@
 //! `V` vectors of 16 output channels for `P` pixels, 24 sums started from the bias — reading the
 //! column-major weights of the trunks (`layout.rs`) as vectors, each input value as a broadcast, and
 //! ReLU/ReLU6 is applied before the one store, so the separate epilogue pass over the map is gone too.
+//!
+//! A third shape: the wide convolutions over 7² maps (49 pixels leave one over in the crate's blocks of
+//! 4–6 and in this kernel's 48-pixel tiles). There the weights are stored in 48-channel panels
+//! ([`to_panels`], chosen in `layout.rs`) and [`pointwise_panels_uninit`] sums groups of 7 pixels.
+//! Every entry stores every value of its output, so the engine hands the `_uninit` ones unzeroed buffers.
 
 #![allow(unsafe_code)] // std::arch intrinsics and unchecked loads behind the entry point's checks
 
