@@ -64,22 +64,21 @@ fn benches(c: &mut Criterion) {
                 })
             });
             #[cfg(target_arch = "x86_64")]
-            if convscope_cpu::kernels::pointwise_hwc_avx512::panels_pay(k, m, n, relu6) {
-                use convscope_cpu::kernels::pointwise_hwc_avx512::{pointwise_panels_uninit, to_panels};
-                let panels = to_panels(&a, m, k);
-                let mut out = vec![std::mem::MaybeUninit::new(0.0f32); n * m];
-                c.bench_function(&format!("{name}-panels {m}×{k}·{n}"), |bench| {
-                    bench.iter(|| {
-                        pointwise_panels_uninit(m, k, n, &panels, black_box(&b), bs, Some(&bias), relu6, &mut out)
-                    })
-                });
-            }
-            #[cfg(target_arch = "x86_64")]
-            if convscope_cpu::kernels::pointwise_hwc_avx512::handles(k, m, relu6) {
-                use convscope_cpu::kernels::pointwise_hwc_avx512::pointwise;
-                c.bench_function(&format!("{name}-own {m}×{k}·{n}"), |bench| {
-                    bench.iter(|| pointwise(m, k, n, &a, black_box(&b), bs, Some(&bias), relu6, &mut d))
-                });
+            {
+                use convscope_cpu::kernels::pointwise_hwc_avx512 as own;
+                let p = own::Pointwise { m, k, n, x: &b, x_strides: bs, bias: Some(&bias), activation: relu6 };
+                if own::panels_pay(k, m, n, relu6) {
+                    let panels = own::to_panels(&a, m, k);
+                    let mut out = vec![std::mem::MaybeUninit::new(0.0f32); n * m];
+                    c.bench_function(&format!("{name}-panels {m}×{k}·{n}"), |bench| {
+                        bench.iter(|| own::pointwise_panels_uninit(black_box(&p), &panels, &mut out))
+                    });
+                }
+                if own::handles(k, m, relu6) {
+                    c.bench_function(&format!("{name}-own {m}×{k}·{n}"), |bench| {
+                        bench.iter(|| own::pointwise(black_box(&p), &a, &mut d))
+                    });
+                }
             }
         }
     }

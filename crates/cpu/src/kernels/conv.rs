@@ -197,11 +197,12 @@ impl ConvStep {
         for_each_part(out, columns * m, parts, |part, chunk| {
             let (n0, n) = (part * columns, chunk.len() / m.max(1));
             let b = &b[n0 * b_strides.column..];
-            let w = &self.weight;
+            let p =
+                super::pointwise_hwc_avx512::Pointwise { m, k, n, x: b, x_strides: b_strides, bias, activation: act };
             if self.weight_panels {
-                super::pointwise_hwc_avx512::pointwise_panels_uninit(m, k, n, w, b, b_strides, bias, act, chunk);
+                super::pointwise_hwc_avx512::pointwise_panels_uninit(&p, &self.weight, chunk);
             } else {
-                super::pointwise_hwc_avx512::pointwise_uninit(m, k, n, w, b, b_strides, bias, act, chunk);
+                super::pointwise_hwc_avx512::pointwise_uninit(&p, &self.weight, chunk);
             }
             Ok(())
         })

@@ -49,57 +49,58 @@ pub fn handles(k: usize, m: usize, activation: Option<Activation>) -> bool {
         && std::is_x86_feature_detected!("avx512f")
 }
 
-/// `out = act(w · x + bias)` for `n` pixels: `x` is `k × n` with `x_strides` (CHW: `(hw, 1)` from the
-/// first pixel; HWC: `(1, k)`), `weight` the column-major `m × k` weights (element `(o, i)` at
-/// `i·m + o`), `out` is HWC, `n × m`.
-#[allow(clippy::too_many_arguments)]
-pub fn pointwise(
-    m: usize,
-    k: usize,
-    n: usize,
-    weight: &[f32],
-    x: &[f32],
-    x_strides: Strides,
-    bias: Option<&[f32]>,
-    activation: Option<Activation>,
-    out: &mut [f32],
-) {
+/// One pointwise convolution's sizes and operands besides its weights: `out = act(w · x + bias)` for `n`
+/// pixels, where `x` is `k × n` with `x_strides` (CHW: `(hw, 1)` from the first pixel; HWC: `(1, k)`) and
+/// the output is HWC, `n × m`.
+#[derive(Clone, Copy, Debug)]
+pub struct Pointwise<'a> {
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    pub x: &'a [f32],
+    pub x_strides: Strides,
+    pub bias: Option<&'a [f32]>,
+    pub activation: Option<Activation>,
+}
+
+impl<'a> Pointwise<'a> {
+    /// The kernel's operands with weights `w` (`panels` or column-major, `w_len` values expected), after
+    /// checking every size against what the loops will index; `b` receives the bias (zero where there is
+    /// none) padded to whole panels, so the last vector loads unmasked.
+    fn operands(&self, w: &'a [f32], panels: bool, b: &'a mut Vec<f32>, out: usize) -> Operands<'a> {
+        let Self { m, k, n, x, x_strides, bias, activation } = *self;
+        let w_len = if panels { m.div_ceil(PANEL) * PANEL * k } else { m * k };
+        assert_eq!(w.len(), w_len, "pointwise_hwc: weight size");
+        assert_eq!(out, n * m, "pointwise_hwc: output size");
+        assert!(bias.is_none_or(|b| b.len() == m), "pointwise_hwc: bias size");
+        if n > 0 {
+            let last = (k - 1) * x_strides.row + (n - 1) * x_strides.column;
+            assert!(last < x.len(), "pointwise_hwc: input too short for {k}×{n} with {x_strides:?}");
+        }
+        b.clear();
+        b.resize(m.next_multiple_of(PANEL), 0.0);
+        if let Some(bias) = bias {
+            b.iter_mut().zip(bias).for_each(|(to, &from)| *to = from);
+        }
+        Operands { m, k, rs: x_strides.row, cs: x_strides.column, x, w, panels, b, activation }
+    }
+}
+
+/// The product `p` with the column-major `m × k` weights (element `(o, i)` at `i·m + o`).
+pub fn pointwise(p: &Pointwise, weight: &[f32], out: &mut [f32]) {
     // SAFETY: `MaybeUninit<f32>` has the layout of `f32`, and `pointwise_uninit` stores only values.
     let out = unsafe { &mut *(std::ptr::from_mut(out) as *mut [MaybeUninit<f32>]) };
-    pointwise_uninit(m, k, n, weight, x, x_strides, bias, activation, out);
+    pointwise_uninit(p, weight, out);
 }
 
 /// [`pointwise`] into a buffer that need not be initialized: every one of its `n × m` values is stored
 /// (each pixel group stores all its channel vectors, the last one masked to `m`; the groups cover every
 /// pixel — tested from NaN-filled buffers).
-#[allow(clippy::too_many_arguments)]
-pub fn pointwise_uninit(
-    m: usize,
-    k: usize,
-    n: usize,
-    weight: &[f32],
-    x: &[f32],
-    x_strides: Strides,
-    bias: Option<&[f32]>,
-    activation: Option<Activation>,
-    out: &mut [MaybeUninit<f32>],
-) {
-    assert!(handles(k, m, activation), "pointwise_hwc: a shape or activation it does not handle");
-    assert_eq!(weight.len(), m * k, "pointwise_hwc: weight size");
-    assert_eq!(out.len(), n * m, "pointwise_hwc: output size");
-    assert!(bias.is_none_or(|b| b.len() == m), "pointwise_hwc: bias size");
-    if n == 0 {
-        return;
-    }
-    let last = (k - 1) * x_strides.row + (n - 1) * x_strides.column;
-    assert!(last < x.len(), "pointwise_hwc: input too short for {k}×{n} with {x_strides:?}");
-    // A zero bias where there is none, padded to whole vectors so the last one loads unmasked.
-    let mut b = vec![0.0f32; m.next_multiple_of(LANES)];
-    if let Some(bias) = bias {
-        b.iter_mut().zip(bias).for_each(|(to, &from)| *to = from);
-    }
-    let ops =
-        Operands { m, k, rs: x_strides.row, cs: x_strides.column, x, w: weight, panels: false, b: &b, activation };
+pub fn pointwise_uninit(p: &Pointwise, weight: &[f32], out: &mut [MaybeUninit<f32>]) {
+    assert!(handles(p.k, p.m, p.activation), "pointwise_hwc: a shape or activation it does not handle");
+    let mut b = Vec::new();
+    let ops = p.operands(weight, false, &mut b, out.len());
+    let (m, n) = (p.m, p.n);
     let mut t0 = 0;
     while t0 < n {
         let t1 = (t0 + TILE).min(n);
@@ -108,7 +109,7 @@ pub fn pointwise_uninit(
             let left = m - o0;
             // SAFETY: AVX-512F is present (`handles`); the tile's pixels are below `n`, its channels
             // below `m` (the last vector masked), and `x`, `weight` and `out` hold `n` pixels of `k`
-            // inputs and `m` outputs (asserted above).
+            // inputs and `m` outputs (checked by `operands`).
             unsafe {
                 match left {
                     49.. => tile::<4, 6>(&ops, out, t0..t1, o0),
@@ -165,43 +166,24 @@ fn sevens(n: usize) -> bool {
 /// [`pointwise_uninit`] with the weights in panels ([`to_panels`]) over `n` pixels, a multiple of 7 up to
 /// 49 ([`panels_pay`]): per 48-channel panel, groups of 7 pixels × 3 vectors (21 sums), every value of
 /// `out` stored.
-#[allow(clippy::too_many_arguments)]
-pub fn pointwise_panels_uninit(
-    m: usize,
-    k: usize,
-    n: usize,
-    panels: &[f32],
-    x: &[f32],
-    x_strides: Strides,
-    bias: Option<&[f32]>,
-    activation: Option<Activation>,
-    out: &mut [MaybeUninit<f32>],
-) {
+pub fn pointwise_panels_uninit(p: &Pointwise, panels: &[f32], out: &mut [MaybeUninit<f32>]) {
     assert!(
-        k > 0 && m > 0 && sevens(n) && std::is_x86_feature_detected!("avx512f"),
+        p.k > 0 && p.m > 0 && sevens(p.n) && std::is_x86_feature_detected!("avx512f"),
         "pointwise_panels: a shape it does not handle"
     );
-    assert!(matches!(activation, None | Some(Activation::Relu | Activation::Relu6)), "pointwise_panels: activation");
-    assert_eq!(panels.len(), m.div_ceil(PANEL) * PANEL * k, "pointwise_panels: weight size");
-    assert_eq!(out.len(), n * m, "pointwise_panels: output size");
-    assert!(bias.is_none_or(|b| b.len() == m), "pointwise_panels: bias size");
-    let last = (k - 1) * x_strides.row + (n - 1) * x_strides.column;
-    assert!(last < x.len(), "pointwise_panels: input too short for {k}×{n} with {x_strides:?}");
-    let mut b = vec![0.0f32; m.next_multiple_of(PANEL)];
-    if let Some(bias) = bias {
-        b.iter_mut().zip(bias).for_each(|(to, &from)| *to = from);
-    }
-    let ops = Operands { m, k, rs: x_strides.row, cs: x_strides.column, x, w: panels, panels: true, b: &b, activation };
+    assert!(matches!(p.activation, None | Some(Activation::Relu | Activation::Relu6)), "pointwise_panels: activation");
+    let mut b = Vec::new();
+    let ops = p.operands(panels, true, &mut b, out.len());
     let mut o0 = 0;
-    while o0 < m {
+    while o0 < p.m {
         // SAFETY: AVX-512F is present (asserted); `n` is a multiple of 7, so the groups cover the map
-        // exactly; the panel of `o0` holds 48 channels × `k` (asserted size), the last vector's stores
+        // exactly; the panel of `o0` holds 48 channels × `k` (checked size), the last vector's stores
         // are masked to `m`.
         unsafe {
-            match m - o0 {
-                33.. => tile::<3, SEVEN>(&ops, out, 0..n, o0),
-                17..=32 => tile::<2, SEVEN>(&ops, out, 0..n, o0),
-                _ => tile::<1, SEVEN>(&ops, out, 0..n, o0),
+            match p.m - o0 {
+                33.. => tile::<3, SEVEN>(&ops, out, 0..p.n, o0),
+                17..=32 => tile::<2, SEVEN>(&ops, out, 0..p.n, o0),
+                _ => tile::<1, SEVEN>(&ops, out, 0..p.n, o0),
             }
         }
         o0 += PANEL;
@@ -324,6 +306,21 @@ unsafe fn group<const V: usize, const P: usize>(
 mod tests {
     use super::*;
 
+    /// Test operands of case `case`: column-major `m × k` weights, a bias, and one input as CHW and HWC.
+    fn operands(m: usize, k: usize, n: usize, case: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
+        let value = |i: usize, salt: usize| ((i * 7919 + salt * 104_729) % 997) as f32 / 498.5 - 1.0;
+        let w: Vec<f32> = (0..m * k).map(|i| value(i, case)).collect();
+        let bias: Vec<f32> = (0..m).map(|i| value(i, case + 40)).collect();
+        let x_chw: Vec<f32> = (0..k * n).map(|i| value(i, case + 80)).collect();
+        let mut x_hwc = vec![0.0; k * n];
+        for i in 0..k {
+            for p in 0..n {
+                x_hwc[p * k + i] = x_chw[i * n + p];
+            }
+        }
+        (w, bias, x_chw, x_hwc)
+    }
+
     /// Every block width (1–4 vectors, whole and masked), pixel counts below, at and past a group and
     /// a tile, CHW and HWC inputs, with and without bias, against the plain sum.
     #[test]
@@ -331,7 +328,6 @@ mod tests {
         if !std::is_x86_feature_detected!("avx512f") {
             return;
         }
-        let value = |i: usize, salt: usize| ((i * 7919 + salt * 104_729) % 997) as f32 / 498.5 - 1.0;
         for (case, &(m, k, n)) in [
             (96, 16, 130),
             (144, 24, 49),
@@ -345,15 +341,7 @@ mod tests {
         .iter()
         .enumerate()
         {
-            let w: Vec<f32> = (0..m * k).map(|i| value(i, case)).collect(); // column-major: (o, i) at i·m + o
-            let bias: Vec<f32> = (0..m).map(|i| value(i, case + 40)).collect();
-            let x_chw: Vec<f32> = (0..k * n).map(|i| value(i, case + 80)).collect();
-            let mut x_hwc = vec![0.0; k * n];
-            for i in 0..k {
-                for p in 0..n {
-                    x_hwc[p * k + i] = x_chw[i * n + p];
-                }
-            }
+            let (w, bias, x_chw, x_hwc) = operands(m, k, n, case); // w column-major: (o, i) at i·m + o
             for activation in [None, Some(Activation::Relu), Some(Activation::Relu6)] {
                 for with_bias in [false, true] {
                     let want: Vec<f32> = (0..n * m)
@@ -367,7 +355,8 @@ mod tests {
                     for (x, strides) in [(&x_chw, Strides::row_major(n)), (&x_hwc, Strides::column_major(k))] {
                         let mut got = vec![f32::NAN; n * m];
                         let b = with_bias.then_some(&bias[..]);
-                        pointwise(m, k, n, &w, x, strides, b, activation, &mut got);
+                        let p = Pointwise { m, k, n, x, x_strides: strides, bias: b, activation };
+                        pointwise(&p, &w, &mut got);
                         for (at, (g, want)) in got.iter().zip(&want).enumerate() {
                             assert!(
                                 (g - want).abs() <= 1e-5 * (1.0 + want.abs()),
@@ -390,21 +379,12 @@ mod tests {
         if !std::is_x86_feature_detected!("avx512f") {
             return;
         }
-        let value = |i: usize, salt: usize| ((i * 7919 + salt * 104_729) % 997) as f32 / 498.5 - 1.0;
         for (case, &(m, k, n)) in
             [(200, 64, 49), (130, 90, 28), (100, 70, 21), (96, 49, 7), (1152, 50, 49)].iter().enumerate()
         {
             assert!(panels_pay(k, m, n, Some(Activation::Relu6)), "case {case}");
-            let w: Vec<f32> = (0..m * k).map(|i| value(i, case)).collect(); // column-major
+            let (w, bias, x_chw, x_hwc) = operands(m, k, n, case);
             let panels = to_panels(&w, m, k);
-            let bias: Vec<f32> = (0..m).map(|i| value(i, case + 40)).collect();
-            let x_chw: Vec<f32> = (0..k * n).map(|i| value(i, case + 80)).collect();
-            let mut x_hwc = vec![0.0; k * n];
-            for i in 0..k {
-                for p in 0..n {
-                    x_hwc[p * k + i] = x_chw[i * n + p];
-                }
-            }
             for activation in [None, Some(Activation::Relu6)] {
                 let want: Vec<f32> = (0..n * m)
                     .map(|at| {
@@ -415,7 +395,8 @@ mod tests {
                     .collect();
                 for (x, strides) in [(&x_chw, Strides::row_major(n)), (&x_hwc, Strides::column_major(k))] {
                     let mut got = vec![MaybeUninit::new(f32::NAN); n * m];
-                    pointwise_panels_uninit(m, k, n, &panels, x, strides, Some(&bias), activation, &mut got);
+                    let p = Pointwise { m, k, n, x, x_strides: strides, bias: Some(&bias), activation };
+                    pointwise_panels_uninit(&p, &panels, &mut got);
                     for (at, (g, want)) in got.iter().zip(&want).enumerate() {
                         // SAFETY: initialized with NaN above.
                         let g = unsafe { g.assume_init() };
