@@ -30,18 +30,6 @@ fn gemm_parts(threads: usize, split: usize, other: usize) -> usize {
     if other <= 64 && split > 64 { parts.min(split / 65).max(1) } else { parts }
 }
 
-/// `out` as maybe-uninitialized values, for a kernel that writes them.
-///
-/// # Safety
-///
-/// Nothing may store an uninitialized value through the result (that would leave `out` holding one).
-#[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)]
-unsafe fn as_uninit(out: &mut [f32]) -> &mut [std::mem::MaybeUninit<f32>] {
-    // SAFETY: `MaybeUninit<f32>` has the layout of `f32`; the caller keeps the values initialized.
-    unsafe { &mut *(std::ptr::from_mut(out) as *mut [std::mem::MaybeUninit<f32>]) }
-}
-
 /// Run `f(part index, chunk)` on consecutive `chunk`-sized pieces of `out` (the last may be shorter),
 /// on rayon's pool when there is more than one part (native builds; the web is single-threaded).
 pub(crate) fn for_each_part<T: Send, F>(out: &mut [T], chunk: usize, parts: usize, f: F) -> Result<(), EngineError>
@@ -157,7 +145,7 @@ impl ConvStep {
         #[cfg(target_arch = "x86_64")]
         {
             let c = &self.conv;
-            let k = c.in_channels / c.groups.max(1) * c.kernel[0] * c.kernel[1];
+            let k = c.in_channels * c.kernel[0] * c.kernel[1]; // groups are 1 (checked below)
             matches!(self.method, Method::Pointwise | Method::Im2col)
                 && c.groups == 1
                 && self.output_hwc
@@ -268,7 +256,12 @@ impl ConvStep {
                 if self.fills() {
                     // SAFETY: `run_filling` writes only computed values into `out`.
                     #[allow(unsafe_code)]
-                    return self.run_filling(x, unsafe { as_uninit(out) }, scratch, threads);
+                    return self.run_filling(
+                        x,
+                        unsafe { super::pointwise_hwc_avx512::as_uninit(out) },
+                        scratch,
+                        threads,
+                    );
                 }
                 let (b, b_strides) = self.gemm_operand(x, scratch);
                 let m = c.out_channels;

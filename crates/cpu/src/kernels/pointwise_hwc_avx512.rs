@@ -88,9 +88,18 @@ impl<'a> Pointwise<'a> {
 
 /// The product `p` with the column-major `m × k` weights (element `(o, i)` at `i·m + o`).
 pub fn pointwise(p: &Pointwise, weight: &[f32], out: &mut [f32]) {
-    // SAFETY: `MaybeUninit<f32>` has the layout of `f32`, and `pointwise_uninit` stores only values.
-    let out = unsafe { &mut *(std::ptr::from_mut(out) as *mut [MaybeUninit<f32>]) };
-    pointwise_uninit(p, weight, out);
+    // SAFETY: `pointwise_uninit` stores only values.
+    pointwise_uninit(p, weight, unsafe { as_uninit(out) });
+}
+
+/// `out` as maybe-uninitialized values, for the `_uninit` entries, which store every value.
+///
+/// # Safety
+///
+/// Nothing may store an uninitialized value through the result (that would leave `out` holding one).
+pub(crate) unsafe fn as_uninit(out: &mut [f32]) -> &mut [MaybeUninit<f32>] {
+    // SAFETY: `MaybeUninit<f32>` has the layout of `f32`; the caller keeps the values initialized.
+    unsafe { &mut *(std::ptr::from_mut(out) as *mut [MaybeUninit<f32>]) }
 }
 
 /// [`pointwise`] into a buffer that need not be initialized: every one of its `n × m` values is stored
@@ -190,8 +199,8 @@ pub fn pointwise_panels_uninit(p: &Pointwise, panels: &[f32], out: &mut [MaybeUn
     }
 }
 
-/// One call's sizes, input strides and operands: `x` and the column-major weights `w` as [`pointwise`]
-/// takes them, `b` the bias padded to whole vectors.
+/// One call's sizes, input strides and operands: `x` as [`Pointwise`] gives it, the weights `w`
+/// column-major or in panels, `b` the bias padded to whole panels ([`Pointwise::operands`]).
 struct Operands<'a> {
     m: usize,
     k: usize,
