@@ -32,7 +32,7 @@ import torchvision
 OUT = Path("target/bench-peers")
 # The default pretrained Lite0 weights that set-up converts (timm names). When they are there `convscope
 # bench` runs with them, so onnxruntime and tract get the same ones: trained weights ran ~2% slower than
-# seeded ones in convscope (session 7), so comparing trained against random would not be like for like.
+# seeded ones in convscope, so comparing trained against random would not be like for like.
 LITE0_WEIGHTS = Path("assets/weights/efficientnet_lite0.safetensors")
 
 

@@ -27,7 +27,7 @@ use crate::plan::{Step, StepKind};
 
 /// Input maps small enough that a depthwise convolution whose input is CHW still runs HWC, transposing
 /// its input: measured on 1152×7×7 and 960×7×7, the transpose takes 11 µs and the kernel gains
-/// 40–60 µs; on 14×14, 28 µs against 20–45 µs. (With the AVX-512 transposes of session 5 — 4–5 µs on
+/// 40–60 µs; on 14×14, 28 µs against 20–45 µs. (With the AVX-512 transposes — 4–5 µs on
 /// 1152×7², 9–12 µs on 672×14² — transposing every depthwise map up to 112² measured 1–2% slower over a
 /// Lite0 run: the 32×112² layer gains less than its two 1.6 MB transposes cost.)
 const SMALL_MAP: usize = 14 * 14;
@@ -36,7 +36,7 @@ const SMALL_MAP: usize = 14 * 14;
 /// EfficientNet-Lite0 and MobileNetV2 (one thread): 16 output channels over 112×112 run 70% slower in
 /// HWC (the GEMM's register blocks run along the output channels: one 16-wide block of its 64), more
 /// than the depthwise convolutions next to them gain; 24–672 channels within −25% to +30%. The wide
-/// ones over 7×7 maps (960–1280 channels) ran 40–60% slower in HWC until session 6 found why: the GEMM
+/// ones over 7×7 maps (960–1280 channels) ran 40–60% slower in HWC while the GEMM
 /// crate repacked their weights on every call (`kernels/gemm.rs` `LHS_PACKING_THRESHOLD`). Without the
 /// repacking they run 0–12% faster channels-last, and their depthwise neighbours lose their transposes:
 /// raising this bound from 768 to 1280 made Lite0 3–4% faster and MobileNetV2 2–3% (interleaved runs).

@@ -11,7 +11,7 @@ use crate::EngineError;
 /// CHW, its 1152→192 at 82 against 93. With the bound at 40 blocks (240 columns: 7² and 14² maps) they
 /// run at 88–94 and 104 GMAC/s channels-last, so the 7² layers
 /// can run channels-last (`layout.rs` `WIDEST_HWC_GEMM`), and EfficientNet-Lite0 runs 3–4% faster on
-/// one thread (16 blocks: 2%, 256: the same as 40; measured interleaved, session 6). Wider GEMMs — an
+/// one thread (16 blocks: 2%, 256: the same as 40; measured interleaved). Wider GEMMs — an
 /// im2col over a large map, with hundreds of output channels — still pack, as the crate intends.
 #[cfg(target_arch = "x86_64")]
 const LHS_PACKING_THRESHOLD: usize = 40;
