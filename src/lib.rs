@@ -22,12 +22,14 @@ pub use compute_status::ComputeStatus;
 pub use web::start as start_web;
 
 /// eframe's wgpu configuration: eframe's own adapter choice, with a device that asks for the adapter's
-/// full storage-buffer limits so the same device can both draw the UI and run our compute kernels.
+/// full storage-buffer limits (and timestamp queries where offered, to time each layer) so the same
+/// device can both draw the UI and run our compute kernels.
 pub fn wgpu_options() -> eframe::egui_wgpu::WgpuConfiguration {
     let mut setup = eframe::egui_wgpu::WgpuSetupCreateNew::without_display_handle();
     setup.device_descriptor = std::sync::Arc::new(|adapter| eframe::wgpu::DeviceDescriptor {
         label: Some("convscope device (UI + compute)"),
         required_limits: convscope_gpu::compute_limits(adapter),
+        required_features: convscope_gpu::adapter::compute_features(adapter),
         ..Default::default()
     });
     eframe::egui_wgpu::WgpuConfiguration { wgpu_setup: setup.into(), ..Default::default() }

@@ -24,6 +24,7 @@ fn fixed_gpu_status() -> ComputeStatus {
         name: "Example GPU".to_owned(),
         backend: "WebGPU".to_owned(),
         device_type: "integrated GPU".to_owned(),
+        software: false,
         driver: String::new(),
         limits: convscope_gpu::adapter::ComputeLimits::from_wgpu(&convscope_gpu::wgpu::Limits::default()),
     })

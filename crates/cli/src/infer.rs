@@ -1,11 +1,12 @@
-//! `convscope run`, `bench` and `convert`: weights, inputs and the CPU engine from the command line.
+//! `convscope run`, `bench` and `convert`: weights, inputs and the engines (CPU or GPU) from the command line.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
-use convscope_cpu::{Capture, Engine, Tensor};
-use convscope_graph::{Graph, Shape};
+use convscope_engine::{Backend, Capture, Engine, Outputs, Tensor};
+use convscope_gpu::{GpuContext, GpuEngine, GpuMaps};
+use convscope_graph::{Graph, NodeId, Op, Shape};
 use convscope_weights::bind::{self, Bound};
 use convscope_weights::{Checkpoint, convert, synthetic};
 use convscope_zoo::ModelEntry;
@@ -142,13 +143,33 @@ pub struct RunArgs<'a> {
     pub json: bool,
     pub dump_logits: Option<&'a Path>,
     pub dump_activations: Option<&'a Path>,
+    pub backend: Backend,
+}
+
+/// The engine for `backend`: the CPU engine (every core, or `threads`), or the GPU engine on the
+/// adapter wgpu finds (`WGPU_BACKEND` and friends are honoured).
+pub fn engine(backend: Backend, graph: &Graph, bound: &Bound, threads: Option<usize>) -> Result<Box<dyn Engine>> {
+    Ok(match backend {
+        Backend::Cpu => {
+            let engine = convscope_cpu::Engine::new(graph, bound)?;
+            Box::new(match threads {
+                Some(t) => engine.with_threads(t),
+                None => engine,
+            })
+        }
+        Backend::Gpu => {
+            let ctx = pollster::block_on(GpuContext::request_headless())
+                .context("--backend gpu: no GPU to compute on (natively wgpu needs Vulkan, Metal or DX12; on Linux without a GPU, install mesa-vulkan-drivers for lavapipe)")?;
+            Box::new(GpuEngine::new(&ctx, graph, bound)?)
+        }
+    })
 }
 
 pub fn run(entry: &ModelEntry, args: &RunArgs<'_>, out: &mut impl std::io::Write) -> Result<()> {
     let graph =
         entry.build(&args.variant).with_context(|| format!("{} cannot be built with these settings", entry.id))?;
     let (bound, source) = weights(entry, &graph, args.weights)?;
-    let engine = Engine::new(&graph, &bound)?;
+    let engine = engine(args.backend, &graph, &bound, None)?;
     let input = input(entry, &graph, args.image, args.npy)?;
     let capture = if args.dump_activations.is_some() { Capture::All } else { Capture::Output };
     let outputs = engine.run(input, capture)?;
@@ -160,7 +181,8 @@ pub fn run(entry: &ModelEntry, args: &RunArgs<'_>, out: &mut impl std::io::Write
     }
     if let Some(dir) = args.dump_activations {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        for (node, tensor) in graph.nodes.iter().zip(&outputs.activations) {
+        let maps = host_maps(&outputs)?;
+        for (node, tensor) in graph.nodes.iter().zip(&maps) {
             let Some(t) = tensor else { continue };
             let shape = if t.shape.vector { vec![1, t.shape.c] } else { vec![1, t.shape.c, t.shape.h, t.shape.w] };
             let path = dir.join(format!("{}.npy", node.name.replace('/', "_")));
@@ -170,7 +192,7 @@ pub fn run(entry: &ModelEntry, args: &RunArgs<'_>, out: &mut impl std::io::Write
     }
 
     let classes = if logits.len() == 1000 { convscope_zoo::imagenet_classes() } else { Vec::new() };
-    let top: Vec<(usize, f32, &str)> = convscope_cpu::top_k(logits, args.top.max(1))
+    let top: Vec<(usize, f32, &str)> = convscope_engine::top_k(logits, args.top.max(1))
         .into_iter()
         .map(|(i, p)| (i, p, classes.get(i).copied().unwrap_or("")))
         .collect();
@@ -181,11 +203,12 @@ pub fn run(entry: &ModelEntry, args: &RunArgs<'_>, out: &mut impl std::io::Write
             "model": entry.id,
             "trained": source.trained(),
             "weights": source.describe(),
+            "engine": outputs.backend.id(),
             "top": rows,
         });
         writeln!(out, "{report}")?;
     } else {
-        writeln!(out, "{} — {}", entry.id, source.describe())?;
+        writeln!(out, "{} — {} — {}", entry.id, source.describe(), engine.describe())?;
         for (rank, (i, p, name)) in top.iter().enumerate() {
             writeln!(out, "{:>2}. {:>6.2}%  {name} (class {i})", rank + 1, p * 100.0)?;
         }
@@ -193,11 +216,22 @@ pub fn run(entry: &ModelEntry, args: &RunArgs<'_>, out: &mut impl std::io::Write
     Ok(())
 }
 
-/// `convscope bench`: time `iters` runs of the CPU engine at the model's default input (after `warmup`).
+/// Every captured map on the host: the CPU engine's as they are, the GPU engine's read back in one go.
+fn host_maps(outputs: &Outputs) -> Result<Vec<Option<Tensor>>> {
+    let Some(maps) = outputs.device.as_ref().and_then(|d| d.as_any().downcast_ref::<GpuMaps>()) else {
+        return Ok(outputs.activations.clone());
+    };
+    let nodes: Vec<NodeId> = (0..outputs.activations.len()).map(NodeId).collect();
+    maps.read_many_blocking(&nodes).into_iter().map(|m| m.transpose().map_err(anyhow::Error::from)).collect()
+}
+
+/// `convscope bench`: time `iters` runs of an engine at the model's default input (after `warmup`).
+/// Per step: the CPU engine's wall clock per step, or the GPU's timestamps where the adapter has them.
 // The CLI is native-only, where std::time::Instant (which web_time re-exports natively) is fine.
 #[allow(clippy::disallowed_methods, clippy::disallowed_types)]
 pub fn bench(
     entry: &ModelEntry,
+    backend: Backend,
     iters: usize,
     warmup: usize,
     layers: usize,
@@ -209,10 +243,7 @@ pub fn bench(
         // Speed does not depend on the values: fall back to seeded weights when the asset is missing.
         Ok::<_, anyhow::Error>((synthetic::init(&graph, UNTRAINED_SEED), Source::Untrained))
     })?;
-    let mut engine = Engine::new(&graph, &bound)?;
-    if let Some(threads) = threads {
-        engine = engine.with_threads(threads);
-    }
+    let engine = engine(backend, &graph, &bound, threads)?;
     let shape: Shape = graph.input_shape();
     let numel = shape.checked_numel().context("input size")?;
     let input = Tensor::new(shape, synthetic::unit_values(1, "input", numel))?;
@@ -220,77 +251,66 @@ pub fn bench(
         engine.run(input.clone(), Capture::Output)?;
     }
     let mut times = Vec::with_capacity(iters);
+    let mut per_node = vec![0.0f64; graph.nodes.len()];
+    let mut timing = convscope_engine::Timing::Total;
     for _ in 0..iters.max(1) {
         let start = web_time::Instant::now();
-        engine.run(input.clone(), Capture::Output)?;
+        let outputs = engine.run(input.clone(), Capture::Output)?;
         times.push(start.elapsed().as_secs_f64() * 1e3);
-    }
-    // Where the time goes: a few more runs, node by node (the first node of a step carries its time),
-    // stepped as `Engine::run` steps (on a worker of the pool when threaded), timed between steps.
-    let profile_runs = iters.clamp(1, 10);
-    let mut per_node = vec![0.0f64; engine.plan.steps.len()];
-    let nodes: Vec<usize> = engine.plan.steps.iter().map(|s| s.node.0).collect();
-    for _ in 0..profile_runs {
-        let mut run = engine.start(input.clone(), Capture::Output)?;
-        // Step `i` of the plan ran when the callback is called for the `i`-th time (steps start at 1,
-        // after the input); the last step's time is what is left when `step_while` returns.
-        let mut times = vec![0.0f64; nodes.len()];
-        let (mut i, mut start) = (1, web_time::Instant::now());
-        run.step_while(|| {
-            let now = web_time::Instant::now();
-            if let Some(t) = times.get_mut(i) {
-                *t = (now - start).as_secs_f64() * 1e3;
-            }
-            (i, start) = (i + 1, now);
-            true
-        })?;
-        if let Some(t) = times.get_mut(i) {
-            *t = start.elapsed().as_secs_f64() * 1e3;
-        }
-        for (&node, t) in nodes.iter().zip(&times) {
-            if let Some(total) = per_node.get_mut(node) {
-                *total += t / profile_runs as f64;
-            }
+        timing = outputs.timing;
+        for (total, ms) in per_node.iter_mut().zip(&outputs.step_ms) {
+            *total += ms.unwrap_or(0.0) / iters.max(1) as f64;
         }
     }
     let mut by_kind: BTreeMap<String, (f64, usize)> = BTreeMap::new();
-    for (step, &ms) in engine.plan.steps.iter().zip(&per_node) {
-        let entry = by_kind.entry(step_kind(step)).or_default();
-        entry.0 += ms;
-        entry.1 += 1;
+    for (node, &ms) in graph.nodes.iter().zip(&per_node) {
+        if ms > 0.0 {
+            let entry = by_kind.entry(node_kind(node)).or_default();
+            entry.0 += ms;
+            entry.1 += 1;
+        }
     }
     times.sort_by(f64::total_cmp);
     let median = times.get(times.len() / 2).copied().unwrap_or_default();
     let mean = times.iter().sum::<f64>() / times.len() as f64;
-    let threads = engine.threads;
     writeln!(
         out,
-        "{} on cpu at {}×{}, batch 1, {} runs ({} weights, threads: {threads}): median {median:.2} ms, mean {mean:.2} ms, min {:.2} ms",
+        "{} on {} at {}×{}, batch 1, {} runs ({} weights): median {median:.2} ms, mean {mean:.2} ms, min {:.2} ms",
         entry.id,
+        engine.describe(),
         shape.h,
         shape.w,
         times.len(),
         if source.trained() { "trained" } else { "seeded" },
         times.first().copied().unwrap_or_default()
     )?;
-    let mut kinds: Vec<(String, (f64, usize))> = by_kind.into_iter().filter(|(k, _)| !k.is_empty()).collect();
+    let clock = match timing {
+        convscope_engine::Timing::Wall => "wall clock per step",
+        convscope_engine::Timing::Timestamps => "GPU timestamps per step",
+        convscope_engine::Timing::Submissions => "one submission per step",
+        convscope_engine::Timing::Total => {
+            writeln!(out, "  (no per-step times: this adapter has no timestamp queries)")?;
+            return Ok(());
+        }
+    };
+    let mut kinds: Vec<(String, (f64, usize))> = by_kind.into_iter().collect();
     kinds.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));
     let shown: Vec<String> = kinds.iter().take(6).map(|(k, (ms, n))| format!("{k} {ms:.2} ms ({n})")).collect();
-    writeln!(out, "  time by step: {}", shown.join(", "))?;
+    writeln!(out, "  time by step ({clock}): {}", shown.join(", "))?;
     if layers > 0 {
         let cost = convscope_graph::cost::GraphCost::of(&graph);
         let mut slowest: Vec<(usize, f64)> = per_node.iter().copied().enumerate().filter(|&(_, ms)| ms > 0.0).collect();
         slowest.sort_by(|a, b| b.1.total_cmp(&a.1));
-        writeln!(out, "  slowest steps (mean of {profile_runs} runs):")?;
+        writeln!(out, "  slowest steps (mean of {} runs):", iters.max(1))?;
         for (i, ms) in slowest.into_iter().take(layers) {
-            let (Some(node), Some(step)) = (graph.nodes.get(i), engine.plan.steps.get(i)) else { continue };
+            let Some(node) = graph.nodes.get(i) else { continue };
             let macs = cost.per_node.get(i).map_or(0, |c| c.macs);
             writeln!(
                 out,
                 "    {ms:7.3} ms  {:>6.1} GMAC/s  {:<40} {:<22} {}",
                 macs as f64 / ms / 1e6,
                 node.name,
-                step_kind(step),
+                node_kind(node),
                 node.output
             )?;
         }
@@ -298,22 +318,28 @@ pub fn bench(
     Ok(())
 }
 
-/// A short name for what a step computes, for the profile.
-fn step_kind(step: &convscope_cpu::Step) -> String {
-    use convscope_cpu::StepKind as K;
-    match &step.kind {
-        K::Conv(c) => {
-            let k = c.conv.kernel;
-            let dw = c.conv.groups == c.conv.in_channels && c.conv.groups > 1;
-            format!("conv {:?}{} {}×{}", c.method, if dw { " dw" } else { "" }, k[0], k[1])
+/// A short name for what a node computes, for the profile.
+fn node_kind(node: &convscope_graph::Node) -> String {
+    match &node.op {
+        Op::Conv2d(c) => {
+            let dw = c.groups == c.in_channels && c.groups > 1;
+            let kind = if dw {
+                "dw"
+            } else if c.kernel == [1, 1] && c.groups == 1 {
+                "pointwise"
+            } else if c.groups > 1 {
+                "grouped"
+            } else {
+                "dense"
+            };
+            format!("conv {kind} {}×{}", c.kernel[0], c.kernel[1])
         }
-        K::Fused { .. } | K::Input => String::new(),
-        K::Affine { .. } => "batch norm".into(),
-        K::Activation(a) => a.name().into(),
-        K::Binary { multiply: true } => "mul".into(),
-        K::Binary { multiply: false } => "add".into(),
-        K::Linear { .. } => "linear".into(),
-        other => format!("{other:?}").split([' ', '{', '(']).next().unwrap_or("").to_owned(),
+        Op::BatchNorm { .. } => "batch norm".into(),
+        Op::Activation(a) => a.name().into(),
+        Op::Mul => "mul".into(),
+        Op::Add => "add".into(),
+        Op::Linear { .. } => "linear".into(),
+        other => other.label().split([' ', '{', '(']).next().unwrap_or("").to_owned(),
     }
 }
 

@@ -3,8 +3,8 @@
 //! ```text
 //! convscope list
 //! convscope table <id> [--width X] [--groups G] [--resolution R] [--format text|csv|json|md] [--flops 2mac|mac|all]
-//! convscope run <id> (--image P | --input x.npy) [--weights F] [--top 5] [--json] [--dump-logits out.npy] [--dump-activations DIR]
-//! convscope bench <id> [--backend cpu] [--iters N]
+//! convscope run <id> (--image P | --input x.npy) [--weights F] [--backend cpu|gpu] [--top 5] [--json] [--dump-logits out.npy] [--dump-activations DIR]
+//! convscope bench <id> [--backend cpu|gpu] [--iters N]
 //! convscope convert <checkpoint> <out.safetensors> --model <id> [--rename efficientnet-pytorch] [--half]
 //! ```
 
@@ -103,6 +103,10 @@ enum Command {
         /// Input resolution in pixels (square input).
         #[arg(long, allow_negative_numbers = true)]
         resolution: Option<usize>,
+        /// The engine: the CPU, or the GPU through wgpu (Vulkan, Metal, DX12; lavapipe on a machine
+        /// without a GPU).
+        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+        backend: Backend,
     },
     /// Time the engine on a model at its default input, batch 1.
     Bench {
@@ -140,6 +144,16 @@ enum Command {
 #[derive(Clone, Copy, ValueEnum)]
 enum Backend {
     Cpu,
+    Gpu,
+}
+
+impl From<Backend> for convscope_engine::Backend {
+    fn from(b: Backend) -> Self {
+        match b {
+            Backend::Cpu => Self::Cpu,
+            Backend::Gpu => Self::Gpu,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -285,7 +299,19 @@ fn run(cli: Cli) -> Result<()> {
                 writeln!(stdout)?;
             }
         }
-        Command::Run { id, image, input, weights, top, json, dump_logits, dump_activations, width, resolution } => {
+        Command::Run {
+            id,
+            image,
+            input,
+            weights,
+            top,
+            json,
+            dump_logits,
+            dump_activations,
+            width,
+            resolution,
+            backend,
+        } => {
             let entry = find(&id)?;
             if width.is_some() && !entry.width {
                 bail!("{id} has no width multiplier; its widths are fixed by the paper");
@@ -312,12 +338,13 @@ fn run(cli: Cli) -> Result<()> {
                 json,
                 dump_logits: dump_logits.as_deref(),
                 dump_activations: dump_activations.as_deref(),
+                backend: backend.into(),
             };
             infer::run(&entry, &args, &mut stdout)?;
         }
-        Command::Bench { id, backend: Backend::Cpu, iters, layers, threads } => {
+        Command::Bench { id, backend, iters, layers, threads } => {
             let entry = find(&id)?;
-            infer::bench(&entry, iters, 2, layers, threads, &mut stdout)?;
+            infer::bench(&entry, backend.into(), iters, 2, layers, threads, &mut stdout)?;
         }
         Command::Convert { input, output, model, rename, half } => {
             let entry = find(&model)?;

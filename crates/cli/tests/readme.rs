@@ -59,15 +59,17 @@ fn provide(name: &str, dir: &Path) {
     match name {
         "cat.jpg" => {
             let sample = root().join("assets/samples/chelsea.png");
-            let photo = image::open(&sample).unwrap_or_else(|e| {
-                panic!("{}: {e}; `cargo xtask setup` copies the sample photos", sample.display())
-            });
+            let photo = image::open(&sample)
+                .unwrap_or_else(|e| panic!("{}: {e}; `cargo xtask setup` copies the sample photos", sample.display()));
             photo.to_rgb8().save(&target).expect("writing a JPEG");
         }
         // torchvision's SqueezeNet 1.1 checkpoint (a PyTorch zip), stored as float16 (tools/cli_fixtures.py).
         "squeezenet1_1-b8a52dc0.pth" => {
-            std::fs::copy(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/squeezenet1_1_f16.pt"), &target)
-                .expect("copying the SqueezeNet fixture");
+            std::fs::copy(
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/squeezenet1_1_f16.pt"),
+                &target,
+            )
+            .expect("copying the SqueezeNet fixture");
         }
         "x.npy" => write_npy(&target, &[1, 3, 224, 224]),
         "efficientnet-lite0-57934424.pth" => {
@@ -162,7 +164,9 @@ fn other_readme_commands_name_things_that_exist() {
             Some("run" | "bench" | "test" | "install") => {
                 let value = |flag: &str| args.iter().position(|a| *a == flag).and_then(|i| args.get(i + 1)).copied();
                 if let Some(package) = value("-p") {
-                    let dir = package.strip_prefix("convscope-").map_or_else(|| root.join(package), |d| root.join("crates").join(d));
+                    let dir = package
+                        .strip_prefix("convscope-")
+                        .map_or_else(|| root.join(package), |d| root.join("crates").join(d));
                     assert!(dir.join("Cargo.toml").exists(), "no package {package}: {line}");
                     if let Some(bench) = value("--bench") {
                         assert!(dir.join("benches").join(format!("{bench}.rs")).exists(), "no bench {bench}: {line}");

@@ -77,14 +77,21 @@ fn models_without_weights_say_they_are_untrained() {
     assert!(!trained);
 }
 
+/// `run` with `weights` on the fixture input against PyTorch's logits: within 1e-4 of the largest on
+/// the CPU engine (the reference), 1e-3 on the GPU engine (the bound for GPU against CPU).
 fn logits_match(model: &[&str], weights: &str, key: &str) {
-    let dir = tempdir(key);
+    logits_match_on(model, weights, key, "cpu", 1e-4);
+}
+
+fn logits_match_on(model: &[&str], weights: &str, key: &str, backend: &str, tolerance: f32) {
+    let dir = tempdir(&format!("{key}-{backend}"));
     let out = dir.join("logits.npy");
     let mut args = vec!["run"];
     args.extend_from_slice(model);
     let out_s = out.to_string_lossy().into_owned();
     let input = fixture("input_48.npy");
     args.extend_from_slice(&["--weights", weights, "--input", &input, "--resolution", "48", "--dump-logits", &out_s]);
+    args.extend_from_slice(&["--backend", backend]);
     stdout(&convscope(&args));
     let bytes = std::fs::read(&out).expect("logits written");
     // .npy v1: 10-byte preamble + header, float32 data at the end.
@@ -96,7 +103,7 @@ fn logits_match(model: &[&str], weights: &str, key: &str) {
         expected["logits"][key].as_array().expect("logits").iter().map(|v| v.as_f64().expect("f") as f32).collect();
     let max = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     let worst = values.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
-    assert!(worst <= 1e-4 * max, "{key}: logits differ by {worst} (max {max})");
+    assert!(worst <= tolerance * max, "{key} on {backend}: logits differ by {worst} (max {max})");
 }
 
 fn tempdir(name: &str) -> PathBuf {
@@ -119,6 +126,53 @@ fn a_timm_safetensors_checkpoint_reproduces_pytorch() {
         &fixture("mobilenet_v1_025_f16.safetensors"),
         "mobilenet_v1@0.25",
     );
+}
+
+#[test]
+fn checkpoints_on_the_gpu_engine_reproduce_pytorch() {
+    // The same two checkpoints as above, run with --backend gpu (lavapipe where there is no GPU).
+    logits_match_on(&["squeezenet1_1"], &fixture("squeezenet1_1_f16.pt"), "squeezenet1_1", "gpu", 1e-3);
+    logits_match_on(
+        &["mobilenet_v1", "--width", "0.25"],
+        &fixture("mobilenet_v1_025_f16.safetensors"),
+        "mobilenet_v1@0.25",
+        "gpu",
+        1e-3,
+    );
+}
+
+#[test]
+fn the_gpu_engine_names_espresso_and_writes_every_map() {
+    pretrained_installed();
+    let (label, p, _) = top1(&stdout(&convscope(&[
+        "run",
+        "efficientnet_lite0",
+        "--image",
+        &sample("coffee.png"),
+        "--backend",
+        "gpu",
+        "--json",
+    ])));
+    assert_eq!(label, "espresso");
+    assert!(p > 0.9, "espresso with {p}");
+    let dir = tempdir("gpu-activations");
+    let text = stdout(&convscope(&[
+        "run",
+        "squeezenet1_1",
+        "--input",
+        &fixture("input_48.npy"),
+        "--resolution",
+        "48",
+        "--backend",
+        "gpu",
+        "--dump-activations",
+        &dir.to_string_lossy(),
+    ]));
+    assert!(text.contains("WebGPU"), "{text}");
+    for name in ["features.0.npy", "features.3.expand3x3_activation.npy", "classifier.1.npy"] {
+        let bytes = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(bytes.starts_with(b"\x93NUMPY"), "{name}");
+    }
 }
 
 #[test]
@@ -147,10 +201,20 @@ fn bench_reports_a_time() {
     assert!(text.contains("median") && text.contains("224×224"), "{text}");
     // The per-layer profile lists the slowest steps, each with a layer name of the model.
     let text = stdout(&convscope(&["bench", "squeezenet1_1", "--iters", "1", "--threads", "1", "--layers", "3"]));
-    assert!(text.contains("threads: 1") && text.contains("slowest steps"), "{text}");
+    assert!(text.contains("CPU, 1 thread") && text.contains("slowest steps"), "{text}");
     let listed: Vec<&str> = text.lines().filter(|l| l.contains("GMAC/s")).collect();
     assert_eq!(listed.len(), 3, "{text}");
     assert!(listed.iter().all(|l| l.contains("features.") || l.contains("classifier.")), "{text}");
+}
+
+#[test]
+fn bench_on_the_gpu_times_each_step() {
+    let text = stdout(&convscope(&["bench", "squeezenet1_1", "--iters", "1", "--backend", "gpu", "--layers", "3"]));
+    assert!(text.contains("median") && text.contains("WebGPU"), "{text}");
+    // lavapipe and every browser adapter with timestamp queries time each step.
+    if text.contains("GPU timestamps") {
+        assert_eq!(text.lines().filter(|l| l.contains("GMAC/s")).count(), 3, "{text}");
+    }
 }
 
 #[test]

@@ -15,6 +15,10 @@
 //! fused BN or activation shares its convolution's output, and flatten/dropout share their input's
 //! data, so capturing every node costs no copies.
 
+// `web_time::Instant` is the wasm-safe clock; natively it re-exports `std::time::Instant`, which the
+// workspace's clippy ban (meant to catch std's clock on the web) cannot tell apart.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
 pub mod alloc;
 pub mod kernels;
 mod layout;
@@ -22,70 +26,10 @@ pub mod plan;
 
 use std::sync::Arc;
 
-use convscope_graph::{Graph, NodeId, Shape};
+pub use convscope_engine::{Backend, Capture, EngineError, Outputs, Status, Tensor, Timing, top_k};
+use convscope_graph::{Graph, NodeId};
 use convscope_weights::bind::Bound;
 pub use plan::{Plan, Step, StepKind};
-
-/// A feature map `[c, h, w]` or a vector, row-major, shared.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Tensor {
-    pub shape: Shape,
-    pub data: Arc<Vec<f32>>,
-}
-
-impl Tensor {
-    pub fn new(shape: Shape, data: Vec<f32>) -> Result<Self, EngineError> {
-        if shape.checked_numel() != Some(data.len()) {
-            return Err(EngineError::Input(format!("{} values for a {shape} tensor", data.len())));
-        }
-        Ok(Self { shape, data: Arc::new(data) })
-    }
-
-    /// Channel `c` as a slice (a row of the feature-map grid).
-    pub fn channel(&self, c: usize) -> Option<&[f32]> {
-        let plane = self.shape.h * self.shape.w;
-        self.data.get(c * plane..(c + 1) * plane)
-    }
-}
-
-#[derive(Debug, thiserror::Error, Clone, PartialEq)]
-pub enum EngineError {
-    #[error("input: {0}")]
-    Input(String),
-    #[error("weights: {0}")]
-    Weights(String),
-    #[error("internal error (a bug in convscope): {0}")]
-    Internal(String),
-}
-
-/// The `k` largest softmax probabilities of `logits`, best first: `(class, probability)`.
-pub fn top_k(logits: &[f32], k: usize) -> Vec<(usize, f32)> {
-    let mut probabilities = vec![0.0; logits.len()];
-    kernels::channels::softmax(logits, &mut probabilities);
-    let mut ranked: Vec<(usize, f32)> = probabilities.into_iter().enumerate().collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-    ranked.truncate(k);
-    ranked
-}
-
-/// Which node outputs a run keeps.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Capture {
-    /// Only the final output (benchmarks, CLI top-5).
-    Output,
-    /// Every node (the app's feature-map views).
-    All,
-    /// These nodes and the output.
-    Nodes(Vec<NodeId>),
-}
-
-/// What a finished run hands out.
-#[derive(Clone, Debug)]
-pub struct Outputs {
-    pub output: Tensor,
-    /// Per node, its output if the capture policy kept it.
-    pub activations: Vec<Option<Tensor>>,
-}
 
 /// The engine for one bound graph; cheap to clone (the plan is shared).
 #[derive(Clone, Debug)]
@@ -137,7 +81,7 @@ impl Engine {
         if let Some(first) = values.first_mut() {
             *first = Some(input);
         }
-        Ok(Run { engine: self.clone(), values, next: 1, capture, scratch: Vec::new() })
+        Ok(Run { engine: self.clone(), values, next: 1, capture, scratch: Vec::new(), step_ms: vec![None; n] })
     }
 
     /// Run to the end.
@@ -189,6 +133,8 @@ pub struct Run {
     next: usize,
     capture: Capture,
     scratch: Vec<f32>,
+    /// Per node, the wall-clock milliseconds of the step that computed it.
+    step_ms: Vec<Option<f64>>,
 }
 
 impl Run {
@@ -230,7 +176,13 @@ impl Run {
         let plan = Arc::clone(&self.engine.plan);
         let Some(step) = plan.steps.get(self.next) else { return Ok(false) };
         if !matches!(step.kind, StepKind::Fused { .. }) {
+            let started = web_time::Instant::now();
             let output = self.execute(step)?;
+            if !matches!(step.kind, StepKind::Alias | StepKind::Input)
+                && let Some(slot) = self.step_ms.get_mut(step.node.0)
+            {
+                *slot = Some(started.elapsed().as_secs_f64() * 1e3);
+            }
             for id in std::iter::once(step.node).chain(step.absorbs.iter().copied()) {
                 if let Some(slot) = self.values.get_mut(id.0) {
                     *slot = Some(output.clone());
@@ -252,12 +204,7 @@ impl Run {
     }
 
     fn keeps(&self, node: NodeId) -> bool {
-        node == self.engine.plan.output
-            || match &self.capture {
-                Capture::Output => false,
-                Capture::All => true,
-                Capture::Nodes(nodes) => nodes.contains(&node),
-            }
+        self.capture.keeps(node, self.engine.plan.output)
     }
 
     pub fn finish(mut self) -> Result<Outputs, EngineError> {
@@ -291,7 +238,16 @@ impl Run {
                 other => other.cloned(),
             });
         }
-        Ok(Outputs { output, activations })
+        let total_ms = self.step_ms.iter().flatten().sum();
+        Ok(Outputs {
+            backend: Backend::Cpu,
+            output,
+            activations,
+            step_ms: self.step_ms,
+            timing: Timing::Wall,
+            total_ms,
+            device: None,
+        })
     }
 
     fn input(&self, id: NodeId) -> Result<&Tensor, EngineError> {
@@ -422,5 +378,53 @@ impl Run {
             }
         }
         Ok(Tensor { shape: step.output, data: Arc::new(out) })
+    }
+}
+
+impl convscope_engine::Engine for Engine {
+    fn backend(&self) -> Backend {
+        Backend::Cpu
+    }
+
+    fn describe(&self) -> String {
+        match self.threads {
+            1 => "CPU, 1 thread".to_owned(),
+            n => format!("CPU, {n} threads"),
+        }
+    }
+
+    fn fused_into(&self, node: NodeId) -> Option<NodeId> {
+        Engine::fused_into(self, node)
+    }
+
+    fn absorbs(&self, node: NodeId) -> &[NodeId] {
+        Engine::absorbs(self, node)
+    }
+
+    fn start(&self, input: Tensor, capture: Capture) -> Result<Box<dyn convscope_engine::Run>, EngineError> {
+        Ok(Box::new(Engine::start(self, input, capture)?))
+    }
+
+    fn run(&self, input: Tensor, capture: Capture) -> Result<Outputs, EngineError> {
+        Engine::run(self, input, capture)
+    }
+}
+
+impl convscope_engine::Run for Run {
+    fn advance(&mut self, deadline: Option<web_time::Instant>) -> Result<Status, EngineError> {
+        let more = self.step_while(|| deadline.is_none_or(|d| web_time::Instant::now() < d))?;
+        Ok(if more { Status::Working } else { Status::Done })
+    }
+
+    fn progress(&self) -> (usize, usize) {
+        Run::progress(self)
+    }
+
+    fn next_node(&self) -> Option<NodeId> {
+        Run::next_node(self)
+    }
+
+    fn finish(self: Box<Self>) -> Result<Outputs, EngineError> {
+        Run::finish(*self)
     }
 }

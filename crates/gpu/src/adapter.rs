@@ -14,6 +14,10 @@ pub struct AdapterSummary {
     pub backend: String,
     /// "CPU (software)", "integrated GPU", "discrete GPU", ...
     pub device_type: String,
+    /// Whether the adapter runs shaders on the CPU (lavapipe, SwiftShader, WARP): the engine then picks
+    /// kernels without workgroup memory. Natively from the device type; the web front end sets it from
+    /// `GPUAdapterInfo` (`isFallbackAdapter`, architecture "swiftshader"), which wgpu does not see.
+    pub software: bool,
     /// Driver name and version where the backend reports them (native only).
     pub driver: String,
     /// The limits that matter for running convolutions, as granted to the device.
@@ -64,6 +68,7 @@ impl AdapterSummary {
             name: info.name.clone(),
             backend: backend_name(info.backend).to_owned(),
             device_type: device_type_name(info.device_type).to_owned(),
+            software: info.device_type == DeviceType::Cpu,
             driver,
             limits: ComputeLimits::from_wgpu(&device.limits()),
         }
@@ -126,6 +131,12 @@ pub fn compute_limits(adapter: &wgpu::Adapter) -> wgpu::Limits {
         max_buffer_size: offered.max_buffer_size,
         ..base
     }
+}
+
+/// The optional features the engine uses where the adapter has them: timestamp queries, so each
+/// layer's GPU time can be measured.
+pub fn compute_features(adapter: &wgpu::Adapter) -> wgpu::Features {
+    adapter.features() & wgpu::Features::TIMESTAMP_QUERY
 }
 
 /// Human name of a wgpu backend.

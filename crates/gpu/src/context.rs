@@ -14,6 +14,8 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     pub summary: AdapterSummary,
     lost: Arc<Mutex<Option<String>>>,
+    /// Compiled kernels, shared by every engine on this device.
+    pub(crate) pipelines: Arc<Mutex<crate::pipelines::PipelineCache>>,
 }
 
 impl std::fmt::Debug for GpuContext {
@@ -38,7 +40,7 @@ impl GpuContext {
                 }
             }
         });
-        Ok(Self { device, queue, summary, lost })
+        Ok(Self { device, queue, summary, lost, pipelines: Arc::default() })
     }
 
     /// Create a device of our own, honouring `WGPU_BACKEND` and friends: for tests, the CLI and benchmarks.
@@ -56,6 +58,7 @@ impl GpuContext {
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("convscope compute"),
                 required_limits: adapter::compute_limits(&adapter),
+                required_features: adapter::compute_features(&adapter),
                 ..Default::default()
             })
             .await

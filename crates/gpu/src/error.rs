@@ -18,4 +18,7 @@ pub enum GpuError {
 
     #[error("the GPU device was lost: {0}")]
     DeviceLost(String),
+
+    #[error("{0}")]
+    Kernel(String),
 }

@@ -6,6 +6,16 @@ fn shaders_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shaders")
 }
 
+/// Parses and validates `source` the way wgpu will (kernel files with common.wgsl in front).
+fn validate(name: &str, source: &str) -> naga::Module {
+    let module =
+        naga::front::wgsl::parse_str(source).unwrap_or_else(|err| panic!("{name}: {}", err.emit_to_string(source)));
+    let mut validator =
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty());
+    validator.validate(&module).unwrap_or_else(|err| panic!("{name}: {}", err.emit_to_string(source)));
+    module
+}
+
 #[test]
 fn every_shader_parses_and_validates() {
     let mut files: Vec<PathBuf> = std::fs::read_dir(shaders_dir())
@@ -17,17 +27,17 @@ fn every_shader_parses_and_validates() {
     assert!(!files.is_empty(), "no .wgsl files found in {}", shaders_dir().display());
 
     for path in &files {
-        let source = std::fs::read_to_string(path).expect("shader is UTF-8 text");
-        let module = naga::front::wgsl::parse_str(&source)
-            .unwrap_or_else(|err| panic!("{}: {}", path.display(), err.emit_to_string(&source)));
-        let mut validator =
-            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty());
-        validator.validate(&module).unwrap_or_else(|err| panic!("{}: {}", path.display(), err.emit_to_string(&source)));
+        let name = path.file_name().expect("file name").to_string_lossy().into_owned();
+        let source = convscope_gpu::shaders::module_source(&name)
+            .unwrap_or_else(|| panic!("{name} is not embedded (crates/gpu/src/shaders.rs)"));
+        let module = validate(&name, &source);
         assert!(
             module.entry_points.iter().all(|ep| ep.stage == naga::ShaderStage::Compute),
             "{}: shaders/ holds compute kernels only",
             path.display()
         );
+        // Every kernel file has entry points; common.wgsl only defines what they share.
+        assert_eq!(module.entry_points.is_empty(), name == "common.wgsl", "{name}: entry points");
     }
 }
 

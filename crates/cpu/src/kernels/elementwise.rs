@@ -45,12 +45,6 @@ pub fn binary(a: &[f32], b: &[f32], out: &mut [f32], channels: usize, multiply: 
 }
 
 /// Inference batch norm as a per-channel affine map: `scale = γ / √(var + eps)`, `shift = β − mean · scale`.
-pub fn bn_affine(gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32], eps: f32) -> (Vec<f32>, Vec<f32>) {
-    let scale: Vec<f32> = gamma.iter().zip(var).map(|(&g, &v)| g / (v + eps).sqrt()).collect();
-    let shift = beta.iter().zip(mean).zip(&scale).map(|((&b, &m), &s)| b - m * s).collect();
-    (scale, shift)
-}
-
 pub fn affine(x: &[f32], out: &mut [f32], scale: &[f32], shift: &[f32]) {
     let plane = x.len() / scale.len().max(1);
     for (((o, xi), &s), &t) in

@@ -1,0 +1,538 @@
+//! The GPU engine's lowering of the fused plan: each step becomes the dispatches that compute it (a
+//! kernel of `shaders/` with its pipeline constants, its uniform parameters, what it binds, its grid),
+//! and the weights it needs, laid out for upload. Which kernel computes what, and why, is in
+//! ARCHITECTURE.md ("The GPU engine").
+
+use convscope_engine::{EngineError, FusedConv, Plan, StepKind};
+use convscope_graph::{Activation, Arithmetic, NodeId, PoolKind, Shape};
+
+use crate::adapter::ComputeLimits;
+use crate::pipelines::PipelineKey;
+
+/// Invocations per workgroup of the flat kernels (`flat_index` in common.wgsl).
+const FLAT_WORKGROUP: u64 = 64;
+/// Tile edge of the implicit-GEMM convolution (conv.wgsl `TILE_M`, `TILE_N`).
+const CONV_TILE: u64 = 32;
+/// Pixels per invocation of depthwise.wgsl.
+const DEPTHWISE_STRIP: usize = 4;
+
+/// What a binding of a dispatch refers to; value buffers are made per run, the rest per engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// The value of a node (resolved to the buffer holding it when a run starts).
+    Value(NodeId),
+    /// A tensor uploaded with the engine (`Lowered::weights`).
+    Weight(usize),
+    /// A small zero buffer for bindings a kernel declares but this pipeline does not read (no bias).
+    Unused,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Dispatch {
+    pub key: PipelineKey,
+    /// Uniform words (u32, or f32 bits), bound at binding 0.
+    pub params: Vec<u32>,
+    pub bindings: Vec<(u32, Slot)>,
+    pub workgroups: [u32; 3],
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct GpuStep {
+    pub node: NodeId,
+    /// Empty for steps that compute nothing (the input, fused nodes, aliases).
+    pub dispatches: Vec<Dispatch>,
+}
+
+/// A plan in the GPU engine's form.
+pub(crate) struct Lowered {
+    pub steps: Vec<GpuStep>,
+    /// Tensors uploaded once per engine, as bytes.
+    pub weights: Vec<Vec<u8>>,
+    /// Per node, the node whose buffer holds its value: itself, the convolution it was fused into, or
+    /// (flatten, dropout) its input's.
+    pub value_of: Vec<NodeId>,
+    /// Per node, its shape.
+    pub shapes: Vec<Shape>,
+    /// Per node, the last step that reads it (the plan's `last_use`).
+    pub last_use: Vec<usize>,
+    pub output: NodeId,
+    pub input: Shape,
+    pub absorbs: Vec<Vec<NodeId>>,
+}
+
+impl Lowered {
+    pub fn new(plan: Plan, limits: &ComputeLimits, software: bool) -> Result<Self, EngineError> {
+        let n = plan.steps.len();
+        let mut value_of: Vec<NodeId> = (0..n).map(NodeId).collect();
+        let shapes: Vec<Shape> = plan.steps.iter().map(|s| s.output).collect();
+        let mut lowering = Lowering { weights: Vec::new(), limits, registers: software };
+        let mut steps = Vec::with_capacity(n);
+        let absorbs = plan.steps.iter().map(|s| s.absorbs.clone()).collect();
+        for step in plan.steps {
+            let node = step.node;
+            let first = step.inputs.first().copied();
+            let input_shape = |i: usize| -> Result<Shape, EngineError> {
+                step.inputs
+                    .get(i)
+                    .and_then(|id| shapes.get(id.0))
+                    .copied()
+                    .ok_or_else(|| EngineError::Internal(format!("node {}: input {i} missing", node.0)))
+            };
+            let value = |i: usize| -> Result<Slot, EngineError> {
+                step.inputs
+                    .get(i)
+                    .map(|id| Slot::Value(*id))
+                    .ok_or_else(|| EngineError::Internal(format!("node {}: input {i} missing", node.0)))
+            };
+            let out = Slot::Value(node);
+            let len = step.output.checked_numel().ok_or_else(|| EngineError::Internal("output size".into()))?;
+            let dispatches = match step.kind {
+                StepKind::Input => Vec::new(),
+                StepKind::Fused { into } => {
+                    if let Some(v) = value_of.get(into.0).copied()
+                        && let Some(slot) = value_of.get_mut(node.0)
+                    {
+                        *slot = v;
+                    }
+                    Vec::new()
+                }
+                StepKind::Alias => {
+                    if let Some(input) = first
+                        && let Some(v) = value_of.get(input.0).copied()
+                        && let Some(slot) = value_of.get_mut(node.0)
+                    {
+                        *slot = v;
+                    }
+                    Vec::new()
+                }
+                StepKind::Conv(conv) => vec![lowering.conv(&conv, value(0)?, out)?],
+                StepKind::Affine { scale, shift } => {
+                    let x = input_shape(0)?;
+                    let table = lowering.upload_f32(scale.iter().chain(&shift).copied());
+                    vec![flat(
+                        PipelineKey::new("elementwise.wgsl", "affine"),
+                        vec![w(len), w(x.h * x.w), w(2 * x.c), w(x.c)],
+                        vec![(1, value(0)?), (2, Slot::Weight(table)), (3, out)],
+                        len,
+                    )?]
+                }
+                StepKind::Activation(a) => vec![flat(
+                    PipelineKey::new("elementwise.wgsl", "activation").with("ACT", activation_code(Some(a))),
+                    vec![w(len), 1, w(len), 1],
+                    vec![(1, value(0)?), (3, out)],
+                    len,
+                )?],
+                StepKind::Binary { multiply } => {
+                    let (a, b) = (input_shape(0)?, input_shape(1)?);
+                    let b_len = b.checked_numel().unwrap_or(0);
+                    if b_len != len && b_len != a.c {
+                        return Err(EngineError::Internal(format!("node {}: {a} and {b} do not broadcast", node.0)));
+                    }
+                    vec![flat(
+                        PipelineKey::new("elementwise.wgsl", if multiply { "mul" } else { "add" }),
+                        vec![w(len), w(a.h * a.w), w(b_len), w(a.c)],
+                        vec![(1, value(0)?), (2, value(1)?), (3, out)],
+                        len,
+                    )?]
+                }
+                StepKind::Concat => {
+                    let mut at = 0;
+                    let mut copies = Vec::with_capacity(step.inputs.len());
+                    for (i, id) in step.inputs.iter().enumerate() {
+                        let part = input_shape(i)?.checked_numel().unwrap_or(0);
+                        copies.push(copy(Slot::Value(*id), 0, out, at, part)?);
+                        at += part;
+                    }
+                    copies
+                }
+                StepKind::Slice { start, end: _ } => {
+                    let x = input_shape(0)?;
+                    vec![copy(value(0)?, start * x.h * x.w, out, 0, len)?]
+                }
+                StepKind::Shuffle { groups } => {
+                    let p = Channels { groups: w(groups), ..Channels::new(len, input_shape(0)?) };
+                    vec![flat(
+                        PipelineKey::new("channels.wgsl", "shuffle"),
+                        p.words(),
+                        vec![(1, value(0)?), (4, out)],
+                        len,
+                    )?]
+                }
+                StepKind::Gather { index } => {
+                    let p = Channels::new(len, input_shape(0)?);
+                    let index = lowering.upload_u32(index.iter().map(|&i| w(i)));
+                    vec![flat(
+                        PipelineKey::new("channels.wgsl", "gather"),
+                        p.words(),
+                        vec![(1, value(0)?), (3, Slot::Weight(index)), (4, out)],
+                        len,
+                    )?]
+                }
+                StepKind::ChannelConv { weight, filters: _, kernel, stride, padding } => {
+                    let x = input_shape(0)?;
+                    let depth = (x.c + 2 * padding).saturating_sub(kernel) / stride.max(1) + 1;
+                    let p = Channels {
+                        kernel: w(kernel),
+                        stride: w(stride),
+                        pad: w(padding),
+                        depth: w(depth),
+                        ..Channels::new(len, x)
+                    };
+                    let weight = lowering.upload_f32(weight.iter().copied());
+                    vec![flat(
+                        PipelineKey::new("channels.wgsl", "channel_conv"),
+                        p.words(),
+                        vec![(1, value(0)?), (2, Slot::Weight(weight)), (4, out)],
+                        len,
+                    )?]
+                }
+                StepKind::ShiftMax { groups, branches, scale, init_a, init_b } => {
+                    let p = Channels {
+                        groups: w(groups),
+                        branches: w(branches),
+                        scale,
+                        init_a,
+                        init_b,
+                        ..Channels::new(len, input_shape(0)?)
+                    };
+                    vec![flat(
+                        PipelineKey::new("channels.wgsl", "shift_max"),
+                        p.words(),
+                        vec![(1, value(0)?), (2, value(1)?), (4, out)],
+                        len,
+                    )?]
+                }
+                StepKind::Lrn { size, alpha, beta, k } => {
+                    let p = Channels { size: w(size.max(1)), alpha, beta, k, ..Channels::new(len, input_shape(0)?) };
+                    vec![flat(
+                        PipelineKey::new("channels.wgsl", "lrn"),
+                        p.words(),
+                        vec![(1, value(0)?), (4, out)],
+                        len,
+                    )?]
+                }
+                StepKind::Pool(pool) => {
+                    let x = input_shape(0)?;
+                    let o = step.output;
+                    let kind = match pool.kind {
+                        PoolKind::Max => 0,
+                        PoolKind::Avg { count_include_pad: true } => 1,
+                        PoolKind::Avg { count_include_pad: false } => 2,
+                    };
+                    let pad = pool.padding;
+                    vec![flat(
+                        PipelineKey::new("pool.wgsl", "window"),
+                        vec![
+                            w(x.c),
+                            w(x.h),
+                            w(x.w),
+                            w(o.h),
+                            w(o.w),
+                            w(pool.kernel[0]),
+                            w(pool.kernel[1]),
+                            w(pool.stride[0]),
+                            w(pool.stride[1]),
+                            w(pad.top),
+                            w(pad.left),
+                            w(pad.bottom),
+                            w(pad.right),
+                            kind,
+                        ],
+                        vec![(1, value(0)?), (2, out)],
+                        len,
+                    )?]
+                }
+                StepKind::GlobalAvgPool => {
+                    let x = input_shape(0)?;
+                    vec![Dispatch {
+                        key: PipelineKey::new("pool.wgsl", "global_average"),
+                        params: vec![w(x.c), w(x.h), w(x.w), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                        bindings: vec![(1, value(0)?), (2, out)],
+                        workgroups: fold(x.c as u64)?,
+                    }]
+                }
+                StepKind::Linear { weight, bias } => {
+                    let x = input_shape(0)?;
+                    let inputs = x.checked_numel().unwrap_or(0);
+                    lowering.linear(&weight, bias.as_deref(), inputs, len, value(0)?, out)?
+                }
+                StepKind::Softmax => vec![Dispatch {
+                    key: PipelineKey::new("softmax.wgsl", "softmax"),
+                    params: vec![w(len)],
+                    bindings: vec![(1, value(0)?), (2, out)],
+                    workgroups: [1, 1, 1],
+                }],
+            };
+            steps.push(GpuStep { node, dispatches });
+        }
+        Ok(Self {
+            steps,
+            weights: lowering.weights,
+            value_of,
+            shapes,
+            last_use: plan.last_use,
+            output: plan.output,
+            input: plan.input,
+            absorbs,
+        })
+    }
+}
+
+struct Lowering<'a> {
+    weights: Vec<Vec<u8>>,
+    limits: &'a ComputeLimits,
+    /// Convolutions without workgroup memory (`conv_registers`): adapters that run shaders on the CPU.
+    registers: bool,
+}
+
+impl Lowering<'_> {
+    fn upload_f32(&mut self, values: impl Iterator<Item = f32>) -> usize {
+        self.weights.push(values.flat_map(f32::to_le_bytes).collect());
+        self.weights.len() - 1
+    }
+
+    fn upload_u32(&mut self, values: impl Iterator<Item = u32>) -> usize {
+        self.weights.push(values.flat_map(u32::to_le_bytes).collect());
+        self.weights.len() - 1
+    }
+
+    fn conv(&mut self, c: &FusedConv, x: Slot, out: Slot) -> Result<Dispatch, EngineError> {
+        let conv = &c.conv;
+        let weight = self.upload_f32(c.weight.iter().copied());
+        let bias = match &c.bias {
+            Some(b) => Slot::Weight(self.upload_f32(b.iter().copied())),
+            None => Slot::Unused,
+        };
+        let geometry = |key: PipelineKey| {
+            key.with("KH", w(conv.kernel[0]))
+                .with("KW", w(conv.kernel[1]))
+                .with("SH", w(conv.stride[0]))
+                .with("SW", w(conv.stride[1]))
+                .with("DH", w(conv.dilation[0]))
+                .with("DW", w(conv.dilation[1]))
+                .with("HAS_BIAS", u32::from(c.bias.is_some()))
+                .with("ACT", activation_code(c.activation))
+        };
+        let (i, o) = (c.input, c.output);
+        let bindings = vec![(1, x), (2, Slot::Weight(weight)), (3, bias), (4, out)];
+        if c.is_depthwise() && conv.arithmetic == Arithmetic::Multiply {
+            let strips = o.w.div_ceil(DEPTHWISE_STRIP);
+            return Ok(Dispatch {
+                key: geometry(PipelineKey::new("depthwise.wgsl", "depthwise")),
+                params: vec![
+                    w(o.c),
+                    w(i.h),
+                    w(i.w),
+                    w(o.h),
+                    w(o.w),
+                    w(conv.padding.top),
+                    w(conv.padding.left),
+                    w(strips),
+                ],
+                bindings,
+                workgroups: fold(((o.c * o.h * strips) as u64).div_ceil(FLAT_WORKGROUP))?,
+            });
+        }
+        let groups = conv.groups.max(1);
+        let (cin_g, cout_g) = (conv.in_channels / groups, conv.out_channels / groups);
+        let arith = match conv.arithmetic {
+            Arithmetic::Multiply => 0,
+            Arithmetic::Adder => 1,
+            Arithmetic::Mitchell => 2,
+        };
+        let params = vec![
+            w(i.h),
+            w(i.w),
+            w(o.h),
+            w(o.w),
+            w(cin_g),
+            w(cout_g),
+            w(conv.padding.top),
+            w(conv.padding.left),
+            w(groups),
+        ];
+        let max = u64::from(self.limits.max_compute_workgroups_per_dimension);
+        if self.registers {
+            let pixel_groups = ((o.h * o.w).div_ceil(4) as u64).div_ceil(FLAT_WORKGROUP);
+            let channel_blocks = cout_g.div_ceil(4) as u64;
+            if pixel_groups > max || channel_blocks > max || groups as u64 > max {
+                return Err(EngineError::Device(format!(
+                    "a {}×{}×{} output needs more workgroups than this adapter dispatches ({max} per dimension)",
+                    o.c, o.h, o.w
+                )));
+            }
+            return Ok(Dispatch {
+                key: geometry(PipelineKey::new("conv.wgsl", "conv_registers")).with("ARITH", arith),
+                params,
+                bindings,
+                workgroups: [pixel_groups as u32, channel_blocks as u32, groups as u32],
+            });
+        }
+        let tiles_n = ((o.h * o.w) as u64).div_ceil(CONV_TILE);
+        let tiles_m = (cout_g as u64).div_ceil(CONV_TILE);
+        if tiles_n > max || tiles_m > max || groups as u64 > max {
+            return Err(EngineError::Device(format!(
+                "a {}×{} output map needs more workgroups than this adapter dispatches ({max} per dimension)",
+                o.h, o.w
+            )));
+        }
+        Ok(Dispatch {
+            key: geometry(PipelineKey::new("conv.wgsl", "conv")).with("ARITH", arith),
+            params,
+            bindings,
+            workgroups: [tiles_n as u32, tiles_m as u32, groups as u32],
+        })
+    }
+
+    /// A fully connected layer; weights larger than one storage binding (VGG's and AlexNet's first
+    /// classifier layers: 411 and 151 MB) are split by output rows over several dispatches.
+    fn linear(
+        &mut self,
+        weight: &[f32],
+        bias: Option<&[f32]>,
+        inputs: usize,
+        outputs: usize,
+        x: Slot,
+        out: Slot,
+    ) -> Result<Vec<Dispatch>, EngineError> {
+        if inputs == 0 || weight.len() != inputs * outputs {
+            return Err(EngineError::Internal(format!("linear: {} weights for {inputs} → {outputs}", weight.len())));
+        }
+        let bytes_per_row = (inputs * 4) as u64;
+        let limit = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size);
+        let rows_per_part = (limit / bytes_per_row).max(1) as usize;
+        if rows_per_part == 0 || bytes_per_row > limit {
+            return Err(EngineError::Device(format!(
+                "a linear layer's row of {inputs} weights exceeds this adapter's storage binding limit"
+            )));
+        }
+        let mut dispatches = Vec::new();
+        let mut first = 0;
+        while first < outputs {
+            let rows = rows_per_part.min(outputs - first);
+            let part = self.upload_f32(weight.iter().skip(first * inputs).take(rows * inputs).copied());
+            let bias_slot = match bias {
+                Some(b) => Slot::Weight(self.upload_f32(b.iter().skip(first).take(rows).copied())),
+                None => Slot::Unused,
+            };
+            dispatches.push(Dispatch {
+                key: PipelineKey::new("linear.wgsl", "linear").with("HAS_BIAS", u32::from(bias.is_some())),
+                params: vec![w(inputs), w(rows), w(first), 0],
+                bindings: vec![(1, x), (2, Slot::Weight(part)), (3, bias_slot), (4, out)],
+                workgroups: fold(rows as u64)?,
+            });
+            first += rows;
+        }
+        Ok(dispatches)
+    }
+}
+
+/// A count as a uniform word (shapes are validated by the graph builder; zoo sizes fit u32).
+fn w(v: usize) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+/// The `ACT` pipeline constant of common.wgsl.
+pub(crate) fn activation_code(a: Option<Activation>) -> u32 {
+    match a {
+        None => 0,
+        Some(Activation::Relu) => 1,
+        Some(Activation::Relu6) => 2,
+        Some(Activation::HardSigmoid) => 3,
+        Some(Activation::HardSwish) => 4,
+        Some(Activation::Sigmoid) => 5,
+        Some(Activation::Silu) => 6,
+    }
+}
+
+/// channels.wgsl's uniform `Channels`, field for field.
+#[derive(Clone, Copy, Debug, Default)]
+struct Channels {
+    len: u32,
+    plane: u32,
+    channels: u32,
+    groups: u32,
+    src_offset: u32,
+    dst_offset: u32,
+    kernel: u32,
+    stride: u32,
+    pad: u32,
+    depth: u32,
+    branches: u32,
+    size: u32,
+    alpha: f32,
+    beta: f32,
+    k: f32,
+    scale: f32,
+    init_a: [f32; 2],
+    init_b: [f32; 2],
+}
+
+impl Channels {
+    /// `len` output values computed from a `[c, h, w]` input.
+    fn new(len: usize, x: Shape) -> Self {
+        Self { len: w(len), plane: w(x.h * x.w), channels: w(x.c), groups: 1, ..Self::default() }
+    }
+
+    fn words(&self) -> Vec<u32> {
+        let mut words = vec![
+            self.len,
+            self.plane,
+            self.channels,
+            self.groups,
+            self.src_offset,
+            self.dst_offset,
+            self.kernel,
+            self.stride,
+            self.pad,
+            self.depth,
+            self.branches,
+            self.size,
+        ];
+        words.extend([self.alpha, self.beta, self.k, self.scale].map(f32::to_bits));
+        words.extend(self.init_a.iter().chain(&self.init_b).map(|v| v.to_bits()));
+        words
+    }
+}
+
+fn copy(from: Slot, src_offset: usize, to: Slot, dst_offset: usize, len: usize) -> Result<Dispatch, EngineError> {
+    let p =
+        Channels { src_offset: w(src_offset), dst_offset: w(dst_offset), ..Channels::new(len, Shape::map(1, 1, 1)) };
+    flat(PipelineKey::new("channels.wgsl", "copy"), p.words(), vec![(1, from), (4, to)], len)
+}
+
+/// A dispatch of a flat kernel (64 invocations a workgroup) over `items` items.
+fn flat(key: PipelineKey, params: Vec<u32>, bindings: Vec<(u32, Slot)>, items: usize) -> Result<Dispatch, EngineError> {
+    Ok(Dispatch { key, params, bindings, workgroups: fold((items as u64).div_ceil(FLAT_WORKGROUP))? })
+}
+
+/// `workgroups` folded into x and y, each at most 65 535 (WebGPU's default per-dimension limit):
+/// kernels recover the linear index as `x + y · groups.x` (`flat_index`).
+pub(crate) fn fold(workgroups: u64) -> Result<[u32; 3], EngineError> {
+    const MAX: u64 = 65_535;
+    let workgroups = workgroups.max(1);
+    if workgroups <= MAX {
+        return Ok([workgroups as u32, 1, 1]);
+    }
+    let y = workgroups.div_ceil(MAX);
+    if y > MAX {
+        return Err(EngineError::Device(format!("{workgroups} workgroups do not fit one dispatch")));
+    }
+    let x = workgroups.div_ceil(y);
+    Ok([x as u32, y as u32, 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold;
+
+    #[test]
+    fn folded_grids_cover_every_workgroup_once() {
+        for n in [1u64, 64, 65_535, 65_536, 1_000_000, 65_535 * 3 + 1] {
+            let [x, y, z] = fold(n).expect("fits");
+            assert!(x <= 65_535 && y <= 65_535 && z == 1);
+            assert!(u64::from(x) * u64::from(y) >= n, "{n}: {x}×{y}");
+            assert!(u64::from(x) * (u64::from(y) - 1) < n, "{n}: a whole row of {x} is idle");
+        }
+    }
+}

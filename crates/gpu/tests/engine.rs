@@ -1,0 +1,303 @@
+//! The GPU engine against the CPU engine (the reference, itself checked against PyTorch): the same graph,
+//! the same seeded weights and input, every node's map within 1e-3 × that map's largest magnitude. One
+//! test body ([`check`]) for every op on its own and for every model of the zoo — at a reduced
+//! resolution, and at 224² for the four the browser runs.
+//!
+//! Natively this runs on whatever adapter wgpu finds (lavapipe in CI, where a missing adapter fails
+//! the test: `CONVSCOPE_REQUIRE_GPU=1`).
+
+#![allow(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use convscope_engine::{Capture, Tensor};
+use convscope_gpu::{ConvKernels, EngineOptions, GpuContext, GpuEngine, GpuMaps};
+use convscope_graph::{Activation, Arithmetic, Conv2d, Graph, GraphBuilder, NodeId, Padding, Pool, Shape};
+use convscope_weights::synthetic;
+use convscope_zoo::Variant;
+
+fn gpu() -> Option<GpuContext> {
+    match pollster::block_on(GpuContext::request_headless()) {
+        Ok(ctx) => Some(ctx),
+        Err(err) => {
+            let required = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+                || std::env::var("CONVSCOPE_REQUIRE_GPU").is_ok_and(|v| v == "1");
+            assert!(!required, "a GPU adapter is required here but none is usable ({err}); install lavapipe");
+            eprintln!("SKIPPED: no usable GPU adapter ({err}). Install mesa-vulkan-drivers for lavapipe.");
+            None
+        }
+    }
+}
+
+/// Runs `graph` on both engines and compares every node's map; returns a description of each mismatch.
+fn check(ctx: &GpuContext, label: &str, graph: &Graph, seed: u64) -> Vec<String> {
+    check_with(ctx, label, graph, seed, EngineOptions::default())
+}
+
+fn check_with(ctx: &GpuContext, label: &str, graph: &Graph, seed: u64, options: EngineOptions) -> Vec<String> {
+    let weights = synthetic::init(graph, seed);
+    let shape = graph.input_shape();
+    let input =
+        Tensor::new(shape, synthetic::unit_values(seed, "input", shape.checked_numel().expect("size"))).expect("input");
+    let cpu = convscope_cpu::Engine::channels_first(graph, &weights).expect("CPU plan");
+    let want = cpu.run(input.clone(), Capture::All).expect("CPU run");
+    let gpu =
+        GpuEngine::with_options(ctx, graph, &weights, options).unwrap_or_else(|e| panic!("{label}: GPU engine: {e}"));
+    let got = convscope_engine::Engine::run(&gpu, input, Capture::All).unwrap_or_else(|e| panic!("{label}: {e}"));
+    let maps = got.device.as_ref().and_then(|d| d.as_any().downcast_ref::<GpuMaps>()).expect("maps on the GPU");
+
+    // The relative error of each map; a map fails when its own error is above 1e-3 of its largest
+    // magnitude while what it reads agreed to 1e-4 (the op made the error rather than inherited it: a
+    // squashing op such as h-sigmoid after maps of magnitude 1e5 — MicroNet with seeded weights —
+    // magnifies its inputs' last bits, which is rounding, not a wrong kernel). The logits always count.
+    let relative = |cpu: &[f32], gpu: &[f32]| -> (f32, usize) {
+        let max = cpu.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
+        let (worst, at) = cpu
+            .iter()
+            .zip(gpu)
+            .enumerate()
+            .map(|(i, (a, b))| if a.is_finite() && b.is_finite() { ((a - b).abs(), i) } else { (f32::INFINITY, i) })
+            .fold((0.0f32, 0), |m, d| if d.0 > m.0 { d } else { m });
+        (worst / max, at)
+    };
+    let mut failures = Vec::new();
+    assert_eq!(want.output.data.len(), got.output.data.len(), "{label}: logit count");
+    let (error, at) = relative(&want.output.data, &got.output.data);
+    if error > 1e-3 {
+        failures.push(format!(
+            "{label} logits: relative error {error:e} at {at} (cpu {}, gpu {})",
+            want.output.data[at], got.output.data[at]
+        ));
+    }
+    let nodes: Vec<NodeId> = (0..graph.nodes.len()).filter(|&i| want.activations[i].is_some()).map(NodeId).collect();
+    let read = maps.read_many_blocking(&nodes);
+    let mut errors = vec![0.0f32; graph.nodes.len()];
+    for (&id, map) in nodes.iter().zip(read) {
+        let (node, cpu_map) = (&graph.nodes[id.0], want.activations[id.0].as_ref().expect("captured"));
+        let gpu_map = map.expect("kept").expect("read back");
+        assert_eq!(gpu_map.shape, cpu_map.shape, "{label} {}", node.name);
+        let (error, at) = relative(&cpu_map.data, &gpu_map.data);
+        errors[id.0] = error;
+        let inherited = node.inputs.iter().map(|i| errors[i.0]).fold(0.0f32, f32::max);
+        if error > 1e-3 && inherited <= 1e-4 {
+            failures.push(format!(
+                "{label} {} ({}): relative error {error:e} at {at} (cpu {}, gpu {}), inputs {inherited:e}",
+                node.name,
+                node.op.label(),
+                cpu_map.data[at],
+                gpu_map.data[at]
+            ));
+        }
+    }
+    failures
+}
+
+fn assert_ok(failures: Vec<String>) {
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// A one-op graph on a `[c, h, w]` input, built by `op`.
+fn single(c: usize, h: usize, w: usize, op: impl FnOnce(&mut GraphBuilder, convscope_graph::NodeId)) -> Graph {
+    let mut b = GraphBuilder::new("op");
+    let x = b.input(Shape::map(c, h, w)).expect("input");
+    op(&mut b, x);
+    b.finish().expect("graph")
+}
+
+#[test]
+fn every_op_matches_the_cpu_engine() {
+    let Some(ctx) = gpu() else { return };
+    let mut failures = Vec::new();
+    let conv = |b: &mut GraphBuilder, x, c: Conv2d| {
+        b.conv("conv", x, c).expect("conv");
+    };
+    let mut cases: Vec<(&str, Graph)> = vec![
+        ("pointwise", single(24, 9, 11, |b, x| conv(b, x, Conv2d::new(24, 40, 1, 1).bias(true)))),
+        ("dense 3×3 /2", single(3, 17, 15, |b, x| conv(b, x, Conv2d::new(3, 33, 3, 2)))),
+        (
+            "dense 5×5 dilated",
+            single(8, 20, 20, |b, x| {
+                conv(b, x, Conv2d { dilation: [2, 2], padding: Padding::uniform(4), ..Conv2d::new(8, 16, 5, 1) })
+            }),
+        ),
+        (
+            "dense 7×1 asymmetric",
+            single(6, 13, 10, |b, x| {
+                conv(
+                    b,
+                    x,
+                    Conv2d::new(6, 12, 1, 1).kernel(7, 1).padding(Padding { top: 3, bottom: 2, left: 0, right: 1 }),
+                )
+            }),
+        ),
+        ("grouped 3×3", single(24, 10, 10, |b, x| conv(b, x, Conv2d::new(24, 36, 3, 1).groups(3)))),
+        ("grouped 1×1 g8", single(64, 7, 7, |b, x| conv(b, x, Conv2d::new(64, 96, 1, 1).groups(8)))),
+        ("depthwise 3×3", single(32, 14, 14, |b, x| conv(b, x, Conv2d::new(32, 32, 3, 1).depthwise().bias(true)))),
+        ("depthwise 5×5 /2", single(40, 15, 15, |b, x| conv(b, x, Conv2d::new(40, 40, 5, 2).depthwise()))),
+        (
+            "depthwise tf-same",
+            single(16, 12, 12, |b, x| {
+                conv(
+                    b,
+                    x,
+                    Conv2d::new(16, 16, 3, 2).depthwise().padding(Padding::tf_same([12, 12], [3, 3], [2, 2], [1, 1])),
+                )
+            }),
+        ),
+        ("adder", single(8, 9, 9, |b, x| conv(b, x, Conv2d::new(8, 12, 3, 1).arithmetic(Arithmetic::Adder)))),
+        ("mitchell", single(8, 9, 9, |b, x| conv(b, x, Conv2d::new(8, 12, 3, 1).arithmetic(Arithmetic::Mitchell)))),
+        (
+            "conv + bn + relu6",
+            single(16, 8, 8, |b, x| {
+                b.conv_bn_act(["c", "bn", "act"], x, Conv2d::new(16, 24, 3, 1), Some(Activation::Relu6)).expect("cba");
+            }),
+        ),
+        (
+            "bn alone",
+            single(12, 6, 6, |b, x| {
+                b.bn("bn", x).expect("bn");
+            }),
+        ),
+        (
+            "add",
+            single(8, 6, 7, |b, x| {
+                let y = b.act("a", x, Activation::Relu).expect("act");
+                b.add("add", x, y).expect("add");
+            }),
+        ),
+        (
+            "squeeze-and-excite",
+            single(16, 7, 7, |b, x| {
+                let p = b.global_avg_pool("pool", x).expect("gap");
+                let r = b.conv("reduce", p, Conv2d::new(16, 4, 1, 1).bias(true)).expect("reduce");
+                let r = b.act("relu", r, Activation::Relu).expect("relu");
+                let e = b.conv("expand", r, Conv2d::new(4, 16, 1, 1).bias(true)).expect("expand");
+                let g = b.act("gate", e, Activation::HardSigmoid).expect("gate");
+                b.mul("mul", x, g).expect("mul");
+            }),
+        ),
+        (
+            "concat, slice, shuffle",
+            single(12, 5, 5, |b, x| {
+                let a = b.slice("a", x, 0, 6).expect("slice");
+                let c = b.slice("c", x, 6, 12).expect("slice");
+                let a = b.act("r", a, Activation::Relu).expect("act");
+                let y = b.concat("cat", &[c, a]).expect("concat");
+                b.shuffle("shuffle", y, 3).expect("shuffle");
+            }),
+        ),
+        (
+            "max pool ceil",
+            single(4, 13, 13, |b, x| {
+                b.pool("pool", x, Pool::max(3, 2, 0).ceil_mode(true)).expect("pool");
+            }),
+        ),
+        (
+            "avg pool padded",
+            single(4, 10, 10, |b, x| {
+                b.pool("pool", x, Pool::avg(3, 1, 1)).expect("pool");
+            }),
+        ),
+        (
+            "classifier",
+            single(32, 6, 6, |b, x| {
+                let p = b.global_avg_pool("pool", x).expect("gap");
+                let f = b.flatten("flat", p).expect("flatten");
+                let d = b.dropout("drop", f, 0.2).expect("dropout");
+                let l = b.linear("fc", d, 10, true).expect("linear");
+                b.softmax("softmax", l).expect("softmax");
+            }),
+        ),
+        (
+            "lrn",
+            single(10, 5, 6, |b, x| {
+                b.lrn("lrn", x, 5, 1e-4, 0.75, 2.0).expect("lrn");
+            }),
+        ),
+        (
+            "channel-wise conv",
+            single(16, 4, 4, |b, x| {
+                b.channel_conv("cw", x, 2, 8, 4, 1).expect("channel conv");
+            }),
+        ),
+        (
+            "index select",
+            single(8, 3, 3, |b, x| {
+                b.gather("index", x, 12).expect("gather");
+            }),
+        ),
+    ];
+    for activation in Activation::ALL {
+        cases.push((
+            "activation",
+            single(6, 5, 5, |b, x| {
+                b.act("act", x, activation).expect("act");
+            }),
+        ));
+    }
+    // Both convolution kernels on every case, whatever the adapter would pick; and every weight split
+    // over bindings of 4 KB (the path VGG's and AlexNet's classifiers take on every device).
+    let variants = [
+        EngineOptions { conv: ConvKernels::Tiled, ..EngineOptions::default() },
+        EngineOptions { conv: ConvKernels::Registers, ..EngineOptions::default() },
+    ];
+    for (label, graph) in &cases {
+        for options in variants {
+            failures.extend(check_with(&ctx, &format!("{label} ({:?})", options.conv), graph, 11, options));
+        }
+    }
+    let split = single(64, 2, 2, |b, x| {
+        let f = b.flatten("flat", x).expect("flatten");
+        b.linear("fc", f, 40, true).expect("linear");
+    });
+    let small = EngineOptions { max_binding_bytes: Some(4096), ..EngineOptions::default() };
+    failures.extend(check_with(&ctx, "linear split over bindings", &split, 11, small));
+    assert_ok(failures);
+}
+
+/// Every zoo model at the smallest of these resolutions it builds at.
+const REDUCED: [usize; 5] = [64, 96, 128, 160, 224];
+
+#[test]
+fn every_zoo_model_matches_the_cpu_engine() {
+    let Some(ctx) = gpu() else { return };
+    let mut failures = Vec::new();
+    for entry in convscope_zoo::registry() {
+        // Blocks at their default size (240 channels at 28²), networks at the smallest resolution.
+        let graph = if entry.block {
+            entry.build_default().expect("builds")
+        } else {
+            REDUCED
+                .iter()
+                .find_map(|&r| entry.build(&Variant { resolution: r, ..entry.default }).ok())
+                .unwrap_or_else(|| panic!("{} builds at none of {REDUCED:?}", entry.id))
+        };
+        failures.extend(check(&ctx, entry.id, &graph, 7));
+    }
+    assert_ok(failures);
+}
+
+fn at_224(id: &str) {
+    let Some(ctx) = gpu() else { return };
+    let entry = convscope_zoo::find(id).expect("zoo");
+    let graph = entry.build(&Variant { resolution: 224, ..entry.default }).expect("builds");
+    assert_ok(check(&ctx, id, &graph, 3));
+}
+
+#[test]
+fn mobilenet_v2_at_224() {
+    at_224("mobilenet_v2");
+}
+
+#[test]
+fn shufflenet_v2_at_224() {
+    at_224("shufflenet_v2_x1_0");
+}
+
+#[test]
+fn ghostnet_at_224() {
+    at_224("ghostnet_100");
+}
+
+#[test]
+fn efficientnet_lite0_at_224() {
+    at_224("efficientnet_lite0");
+}
