@@ -50,8 +50,8 @@ fn channel_ranges(
 ) {
     let c = wg.x + wg.y * groups.x;
     let plane = p.h * p.w;
-    var lo = 3.40282347e38;
-    var hi = -3.40282347e38;
+    var lo = 3.4e38;
+    var hi = -3.4e38;
     if (c < p.channels) {
         for (var at = li; at < plane; at += 64u) {
             let v = x[c * plane + at];
@@ -70,8 +70,8 @@ fn channel_ranges(
 // One workgroup: the range over every channel's range.
 @compute @workgroup_size(64)
 fn layer_range(@builtin(local_invocation_index) li: u32) {
-    var lo = 3.40282347e38;
-    var hi = -3.40282347e38;
+    var lo = 3.4e38;
+    var hi = -3.4e38;
     for (var c = li; c < p.channels; c += 64u) {
         lo = min(lo, ranges_out[c].x);
         hi = max(hi, ranges_out[c].y);
@@ -113,6 +113,7 @@ fn grid(@builtin(global_invocation_id) gid: vec3<u32>) {
         } else if (range.y > range.x) {
             t = clamp((v - range.x) / (range.y - range.x), 0.0, 1.0);
         }
+        // egui keeps textures in gamma space (Rgba8Unorm), as the table's sRGB colours are.
         color = unpack4x8unorm(table[u32(t * 255.0 + 0.5)]);
     }
     textureStore(target_texture, vec2<i32>(i32(gid.x), i32(gid.y)), color);

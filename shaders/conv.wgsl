@@ -207,11 +207,11 @@ fn conv_registers(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
         let plane = (g * p.cin_g + ci) * p.in_h * p.in_w;
         for (var ky = 0u; ky < KH; ky++) {
             let iy = y0 + vec4<i32>(i32(ky * DH));
-            let row_ok = iy >= vec4<i32>(0) & iy < vec4<i32>(h);
+            let row_ok = (iy >= vec4<i32>(0)) & (iy < vec4<i32>(h));
             let row = vec4<u32>(plane) + vec4<u32>(clamp(iy, vec4<i32>(0), vec4<i32>(h - 1))) * p.in_w;
             for (var kx = 0u; kx < KW; kx++) {
                 let ix = x0 + vec4<i32>(i32(kx * DW));
-                let ok = row_ok & ix >= vec4<i32>(0) & ix < vec4<i32>(wd);
+                let ok = row_ok & (ix >= vec4<i32>(0)) & (ix < vec4<i32>(wd));
                 let at = row + vec4<u32>(clamp(ix, vec4<i32>(0), vec4<i32>(wd - 1)));
                 let v = select(vec4<f32>(0.0), vec4<f32>(x[at.x], x[at.y], x[at.z], x[at.w]), ok);
                 acc0 = combine(acc0, w[w0 + k], v);

@@ -42,7 +42,7 @@ fn window(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     let xa = max(x0, 0);
     let xb = max(min(x1, i32(p.in_w)), 0);
     let plane = c * p.in_h * p.in_w;
-    var m = -3.40282347e38;
+    var m = -3.4e38;
     var s = 0.0;
     for (var yy = ya; yy < yb; yy++) {
         for (var xx = xa; xx < xb; xx++) {

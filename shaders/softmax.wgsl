@@ -13,7 +13,7 @@ var<workgroup> partial: array<f32, 256>;
 
 @compute @workgroup_size(256)
 fn softmax(@builtin(local_invocation_index) li: u32) {
-    var m = -3.40282347e38;
+    var m = -3.4e38;
     for (var i = li; i < p.len; i += 256u) {
         m = max(m, x[i]);
     }

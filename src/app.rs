@@ -50,6 +50,8 @@ pub struct ConvscopeApp {
     status: ComputeStatus,
     /// The device kernels run on: eframe's own, when it can compute.
     gpu: Option<GpuContext>,
+    /// eframe's renderer, to hand it textures the GPU painted (feature maps of a GPU run).
+    render_state: Option<eframe::egui_wgpu::RenderState>,
     show_backend_window: bool,
     /// The model being looked at.
     pub view: ModelView,
@@ -75,7 +77,10 @@ impl ConvscopeApp {
             ComputeStatus::Gpu(summary) => log::info!("compute backend: GPU, {summary:?}"),
             ComputeStatus::CpuFallback { reason } => log::info!("compute backend: CPU fallback ({reason})"),
         }
-        Self::with_parts(status, gpu)
+        let render_state = gpu.as_ref().and(cc.wgpu_render_state.clone());
+        let mut app = Self::with_parts(status, gpu);
+        app.render_state = render_state;
+        app
     }
 
     /// Build the app with a given status and no device: for UI tests and snapshots.
@@ -85,14 +90,17 @@ impl ConvscopeApp {
     }
 
     fn with_parts(status: ComputeStatus, gpu: Option<GpuContext>) -> Self {
+        let mut inference = crate::inference::Inference::default();
+        inference.gpu = gpu.clone();
         Self {
             status,
             gpu,
+            render_state: None,
             show_backend_window: false,
             view: ModelView::default(),
             tab: Tab::Build,
             table: panels::TableState::default(),
-            inference: crate::inference::Inference::default(),
+            inference,
             maps: panels::MapsState::default(),
             zoo_points: None,
             notice: None,
@@ -105,7 +113,7 @@ impl ConvscopeApp {
         &self.status
     }
 
-    /// Open what a link fragment names: `model=<id>&tab=<build|layers|compare|about>&width=<α>&groups=<g>&t=<expansion>&ghost=<s>,<d>&channels=<in>,<out>&mitchell=1&res=<px>`.
+    /// Open what a link fragment names: `model=<id>&tab=<build|layers|run|compare|about>&width=<α>&groups=<g>&t=<expansion>&ghost=<s>,<d>&channels=<in>,<out>&mitchell=1&res=<px>&sample=<file>&engine=<cpu|webgpu>`.
     /// Unknown or malformed parts are ignored with a message in the status bar, never a failure.
     pub fn open_link(&mut self, fragment: &str) {
         let mut problems = Vec::new();
@@ -183,6 +191,11 @@ impl ConvscopeApp {
                     }
                     _ => problems.push(format!("ghost {value:?} ignored")),
                 },
+                "engine" => match value {
+                    "cpu" => self.inference.choose_backend(convscope_engine::Backend::Cpu),
+                    "webgpu" | "gpu" => self.inference.choose_backend(convscope_engine::Backend::Gpu),
+                    _ => problems.push(format!("engine {value:?} ignored (cpu or webgpu)")),
+                },
                 "res" => match value.parse::<usize>() {
                     Ok(r) if (1..=4096).contains(&r) => {
                         self.view.variant.resolution = r;
@@ -231,14 +244,27 @@ impl ConvscopeApp {
                 link.push_str(&format!("&res={}", self.view.variant.resolution));
             }
         }
+        if self.inference.prefer_cpu {
+            link.push_str("&engine=cpu");
+        }
         link
     }
 
     /// Switch to the CPU for good once the device is lost, and say so.
     fn check_device_lost(&mut self) {
+        #[cfg(target_arch = "wasm32")]
+        if crate::web::LOSE_DEVICE.swap(false, std::sync::atomic::Ordering::Relaxed)
+            && let Some(gpu) = &self.gpu
+        {
+            log::warn!("destroying the GPU device, as asked by the page");
+            gpu.destroy();
+        }
         let Some(reason) = self.gpu.as_ref().and_then(GpuContext::lost_reason) else { return };
         log::warn!("GPU device lost ({reason}); falling back to the CPU");
         self.gpu = None;
+        self.render_state = None;
+        self.maps.forget_gpu_textures();
+        self.inference.lose_gpu(&reason);
         self.status = ComputeStatus::CpuFallback { reason: format!("the GPU device was lost: {reason}") };
     }
 
@@ -274,8 +300,24 @@ impl ConvscopeApp {
             ui.separator();
             match self.tab {
                 Tab::Build => panels::build_view_ui(ui, &mut self.view),
-                Tab::Layers => panels::layer_table_ui(ui, &mut self.view, &mut self.table),
-                Tab::Run => panels::run_view_ui(ui, &mut self.view, &mut self.inference, &mut self.maps),
+                Tab::Layers => {
+                    let id = self.view.entry().map(|e| e.id);
+                    let times = self
+                        .inference
+                        .result
+                        .as_ref()
+                        .filter(|r| Some(r.key.id) == id && r.key.variant == self.view.variant)
+                        .filter(|r| r.outputs.timing != convscope_engine::Timing::Total)
+                        .map(|r| panels::LayerTimes { step_ms: &r.outputs.step_ms, engine: r.backend().label() });
+                    panels::layer_table_ui(ui, &mut self.view, &mut self.table, times);
+                }
+                Tab::Run => panels::run_view_ui(
+                    ui,
+                    &mut self.view,
+                    &mut self.inference,
+                    &mut self.maps,
+                    self.render_state.as_ref(),
+                ),
                 Tab::Compare => {
                     let points = self.zoo_points.get_or_insert_with(|| panels::zoo_points(&self.view));
                     panels::compare_ui(ui, &mut self.view, points);
@@ -294,6 +336,12 @@ impl ConvscopeApp {
 
 impl eframe::App for ConvscopeApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        #[cfg(target_arch = "wasm32")]
+        if let Some(fragment) = crate::web::NEW_FRAGMENT.lock().ok().and_then(|mut f| f.take())
+            && fragment.trim_start_matches('#') != self.link()
+        {
+            self.open_link(&fragment);
+        }
         self.check_device_lost();
         self.shell_ui(ui);
         #[cfg(target_arch = "wasm32")]

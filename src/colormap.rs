@@ -69,9 +69,43 @@ impl Colormap {
     }
 }
 
+impl Colormap {
+    /// 256 colours for positions t = i / 255 in a channel's range, packed `r | g << 8 | b << 16 | a << 24`
+    /// for the GPU painter (`shaders/colormap.wgsl`): the same colours as [`Colormap::color`], the
+    /// diverging map with t = 0.5 at zero.
+    pub fn table(self) -> [u32; 256] {
+        std::array::from_fn(|i| {
+            let t = i as f32 / 255.0;
+            let c = match self {
+                Self::Diverging => self.color(2.0 * t - 1.0, -1.0, 1.0),
+                _ => self.color(t, 0.0, 1.0),
+            };
+            u32::from_le_bytes([c.r(), c.g(), c.b(), 255])
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tables_hold_the_same_colours() {
+        for map in Colormap::ALL {
+            let table = map.table();
+            let rgb = |c: Color32| u32::from_le_bytes([c.r(), c.g(), c.b(), 255]);
+            match map {
+                Colormap::Diverging => {
+                    assert_eq!(table[0], rgb(map.color(-1.0, -1.0, 1.0)));
+                    assert_eq!(table[255], rgb(map.color(1.0, -1.0, 1.0)));
+                }
+                _ => {
+                    assert_eq!(table[0], rgb(map.color(0.0, 0.0, 1.0)));
+                    assert_eq!(table[255], rgb(map.color(1.0, 0.0, 1.0)));
+                }
+            }
+        }
+    }
 
     #[test]
     fn ends_and_middle() {

@@ -45,8 +45,9 @@ pub enum WebGpuProbe {
     NoNavigatorGpu,
     /// `navigator.gpu.requestAdapter()` resolved to null.
     NoAdapter,
-    /// The browser offered this adapter ("vendor architecture description").
-    Adapter { description: String },
+    /// The browser offered this adapter ("vendor architecture description"); `software` when it runs
+    /// shaders on the CPU (`isFallbackAdapter`, or SwiftShader by name).
+    Adapter { description: String, software: bool },
 }
 
 /// Decide the compute backend from eframe's render state.
@@ -65,11 +66,14 @@ pub fn probe(
         Ok(ctx) => {
             let mut summary = ctx.summary.clone();
             // Browsers often hide the adapter description from wgpu; use what the page saw instead.
-            if let WebGpuProbe::Adapter { description } = web
-                && summary.name.is_empty()
-            {
-                summary.name.clone_from(description);
+            if let WebGpuProbe::Adapter { description, software } = web {
+                if summary.name.is_empty() {
+                    summary.name.clone_from(description);
+                }
+                summary.software |= *software;
             }
+            let mut ctx = ctx;
+            ctx.summary = summary.clone();
             (ComputeStatus::Gpu(summary), Some(ctx))
         }
         Err(err) => {

@@ -1,17 +1,22 @@
 //! Running the current model on the user's photo: photo in (drop, picker, paste, samples), weights
-//! (the pretrained asset or seeded "untrained" ones), the CPU engine stepped a few milliseconds per
-//! frame so the page stays responsive, and the result with every layer's maps.
+//! (the pretrained asset or seeded "untrained" ones), the engine the user chose — the GPU engine on
+//! eframe's device where there is one, else the CPU engine stepped a few milliseconds per frame so the
+//! page stays responsive — and the result with every layer's maps. A GPU failure (a lost device, a
+//! limit the model exceeds) reruns the photo on the CPU and says why.
 
 // `web_time::Instant` is the wasm-safe clock; natively it re-exports `std::time::Instant`, which the
 // workspace's clippy ban (meant to catch std's clock on the web) cannot tell apart.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
-use convscope_cpu::{Capture, Engine, Outputs, Run, Tensor};
+use convscope_engine::{Backend, Capture, Engine, EngineError, Outputs, Run, Status, Tensor};
+use convscope_gpu::{GpuContext, GpuEngine};
 use convscope_graph::{Graph, NodeId};
 use convscope_input::{Photo, Prepared};
+use convscope_weights::bind::Bound;
 use convscope_weights::{Checkpoint, bind, synthetic};
 use convscope_zoo::{ModelEntry, Variant};
 
@@ -55,27 +60,54 @@ pub struct ModelKey {
 
 /// A finished run.
 pub struct RunResult {
+    /// Changes with every result (caches of the views key on it).
+    pub id: u64,
     pub key: ModelKey,
     pub photo: u64,
     pub outputs: Outputs,
     /// `(class, probability)`, best first (the first five).
     pub top: Vec<(usize, f32)>,
+    /// Compute time: the CPU's busy time, or the GPU's (timestamps, else submit to read-back).
     pub millis: f64,
+    /// From the start of the run to its result, frames in between included.
+    pub wall_ms: f64,
     pub weights: WeightsLabel,
-    pub engine: Engine,
+    pub engine: Rc<dyn Engine>,
+    /// "WebGPU on …" or "CPU, 4 threads".
+    pub engine_name: String,
     /// Why some maps were not kept, if so.
     pub capture_note: Option<String>,
+    /// Why the CPU computed this although the GPU engine was chosen, if so.
+    pub fallback: Option<String>,
+}
+
+impl RunResult {
+    pub fn backend(&self) -> Backend {
+        self.outputs.backend
+    }
 }
 
 struct Running {
     key: ModelKey,
     photo: u64,
-    run: Run,
-    engine: Engine,
+    run: Box<dyn Run>,
+    engine: Rc<dyn Engine>,
     weights: WeightsLabel,
     started: web_time::Instant,
     busy_ms: f64,
     capture_note: Option<String>,
+    /// The input and capture policy, to rerun on the CPU if the GPU fails.
+    input: Tensor,
+    capture: Capture,
+    fallback: Option<String>,
+}
+
+/// An engine built for a model, kept while the model, its weights and the backend stay the same.
+struct CachedEngine {
+    key: ModelKey,
+    backend: Backend,
+    engine: Rc<dyn Engine>,
+    weights: WeightsLabel,
 }
 
 #[derive(Default)]
@@ -98,6 +130,18 @@ pub struct Inference {
     pub checkpoint: Option<(String, Arc<Checkpoint>, &'static str)>,
     /// A model the app should switch to (the one a dropped checkpoint fits).
     pub switch_to: Option<(&'static str, Variant)>,
+    /// The weights of the current model, with its graph (the CPU engine's, should the GPU fail).
+    bound: Option<(ModelKey, Graph, Rc<Bound>, WeightsLabel)>,
+    /// The device the GPU engine computes on (eframe's), while it can.
+    pub gpu: Option<GpuContext>,
+    /// The user chose the CPU engine although a GPU is there (the GPU is the default).
+    pub prefer_cpu: bool,
+    engines: Vec<CachedEngine>,
+    /// The last result of the other engine for the same model and photo, to compare with.
+    pub other: Option<RunResult>,
+    results: u64,
+    /// Why the GPU is gone, for the next run's fallback note.
+    lost_gpu: Option<String>,
 }
 
 enum PretrainedState {
@@ -136,6 +180,46 @@ impl Inference {
         self.pretrained.values().any(|s| matches!(s, PretrainedState::Loading(_)))
     }
 
+    /// The engine the next run uses: the chosen one, if it can run here.
+    pub fn effective_backend(&self) -> Backend {
+        if !self.prefer_cpu && self.gpu.is_some() { Backend::Gpu } else { Backend::Cpu }
+    }
+
+    /// Run the current photo on `backend` next; the current result stays for comparison.
+    pub fn choose_backend(&mut self, backend: Backend) {
+        let prefer_cpu = backend == Backend::Cpu;
+        if self.prefer_cpu == prefer_cpu {
+            return;
+        }
+        self.prefer_cpu = prefer_cpu;
+        self.running = None;
+        if let Some(result) = self.result.take() {
+            self.other = Some(result);
+        }
+    }
+
+    /// The device is gone: forget it and what was built on it. A run on it is rerun on the CPU; a
+    /// result from it (its maps lived on the GPU) is computed again on the CPU, saying why.
+    pub fn lose_gpu(&mut self, reason: &str) {
+        if self.gpu.take().is_none() {
+            return;
+        }
+        self.engines.retain(|e| e.backend != Backend::Gpu);
+        let why = format!("the GPU device was lost ({reason})");
+        if self.running.as_ref().is_some_and(|r| r.engine.backend() == Backend::Gpu) {
+            self.restart_on_cpu(why);
+            return;
+        }
+        if self.other.as_ref().is_some_and(|o| o.backend() == Backend::Gpu) {
+            self.other = None;
+        }
+        if self.result.as_ref().is_some_and(|r| r.backend() == Backend::Gpu) {
+            self.result = None;
+            self.message = Some(format!("{why}: computing again on the CPU"));
+            self.lost_gpu = Some(why);
+        }
+    }
+
     /// Take new photos, and advance the run for the current model and photo by one frame's budget.
     pub fn update(&mut self, ctx: &egui::Context, view: &ModelView) {
         for file in std::mem::take(&mut self.requested_samples) {
@@ -148,14 +232,22 @@ impl Inference {
         }
         let key = ModelKey { id: entry.id, variant: view.variant };
         let generation = self.photo_generation;
-        if self.result.as_ref().is_some_and(|r| r.key == key && r.photo == generation) {
+        let backend = self.effective_backend();
+        if self
+            .result
+            .as_ref()
+            .is_some_and(|r| r.key == key && r.photo == generation && (r.backend() == backend || r.fallback.is_some()))
+        {
             return;
         }
         if self.running.as_ref().is_some_and(|r| r.key != key || r.photo != generation) {
             self.running = None;
         }
         if self.running.is_none() {
-            let Some((engine, weights)) = self.engine_for(ctx, entry, &model.graph, &key) else { return };
+            let Some((engine, weights, fallback)) = self.engine_for(ctx, entry, &model.graph, &key, backend) else {
+                return;
+            };
+            let fallback = fallback.or_else(|| self.lost_gpu.take());
             let Some((_, photo)) = &self.photo else { return };
             let spec = convscope_zoo::InputSpec { resolution: view.variant.resolution, ..entry.input };
             let prepared = convscope_input::preprocess(photo, &spec);
@@ -181,7 +273,7 @@ impl Inference {
                     )),
                 )
             };
-            match engine.start(input, capture) {
+            match engine.start(input.clone(), capture.clone()) {
                 Ok(run) => {
                     self.running = Some(Running {
                         key: key.clone(),
@@ -192,6 +284,9 @@ impl Inference {
                         started: web_time::Instant::now(),
                         busy_ms: 0.0,
                         capture_note,
+                        input,
+                        capture,
+                        fallback,
                     })
                 }
                 Err(e) => {
@@ -206,52 +301,179 @@ impl Inference {
     fn step(&mut self, ctx: &egui::Context) {
         let Some(running) = &mut self.running else { return };
         let frame = web_time::Instant::now();
-        match running.run.step_while(|| frame.elapsed().as_secs_f64() * 1e3 < FRAME_BUDGET_MS) {
-            Ok(true) => {
-                running.busy_ms += frame.elapsed().as_secs_f64() * 1e3;
+        let deadline = frame + web_time::Duration::from_secs_f64(FRAME_BUDGET_MS / 1e3);
+        let status = running.run.advance(Some(deadline));
+        running.busy_ms += frame.elapsed().as_secs_f64() * 1e3;
+        match status {
+            Ok(Status::Working | Status::Waiting) => {
                 ctx.request_repaint();
                 return;
             }
-            Ok(false) => {}
+            Ok(Status::Done) => {}
+            Err(EngineError::Device(reason)) if running.engine.backend() == Backend::Gpu => {
+                log::warn!("GPU run failed ({reason}); rerunning on the CPU");
+                self.restart_on_cpu(format!("the GPU engine failed ({reason})"));
+                ctx.request_repaint();
+                return;
+            }
             Err(e) => {
                 self.message = Some(format!("the run failed: {e}"));
                 self.running = None;
                 return;
             }
         }
-        running.busy_ms += frame.elapsed().as_secs_f64() * 1e3;
         let Some(running) = self.running.take() else { return };
         let wall = running.started.elapsed().as_secs_f64() * 1e3;
         match running.run.finish() {
             Ok(outputs) => {
-                let top = convscope_cpu::top_k(&outputs.output.data, 5);
-                log::info!("{}: ran in {:.0} ms of compute ({wall:.0} ms wall)", running.key.id, running.busy_ms);
-                self.result = Some(RunResult {
+                let top = convscope_engine::top_k(&outputs.output.data, 5);
+                // The CPU's busy time is its compute time; the GPU's is its own measurement.
+                let millis = if outputs.backend == Backend::Cpu { running.busy_ms } else { outputs.total_ms };
+                log::info!(
+                    "{}: ran in {millis:.0} ms of compute on {} ({wall:.0} ms wall)",
+                    running.key.id,
+                    outputs.backend.label()
+                );
+                self.results += 1;
+                let result = RunResult {
+                    id: self.results,
                     key: running.key,
                     photo: running.photo,
                     outputs,
                     top,
-                    millis: running.busy_ms,
+                    millis,
+                    wall_ms: wall,
                     weights: running.weights,
+                    engine_name: running.engine.describe(),
                     engine: running.engine,
                     capture_note: running.capture_note,
-                });
+                    fallback: running.fallback,
+                };
+                // Keep the other engine's result for the same model and photo to compare with.
+                let previous = self.result.take();
+                if let Some(p) = previous
+                    .filter(|p| p.key == result.key && p.photo == result.photo && p.backend() != result.backend())
+                {
+                    self.other = Some(p);
+                }
+                if self.other.as_ref().is_some_and(|o| o.key != result.key || o.photo != result.photo) {
+                    self.other = None;
+                }
+                self.result = Some(result);
             }
             Err(e) => self.message = Some(format!("the run failed: {e}")),
         }
         ctx.request_repaint();
     }
 
+    /// Rerun the photo of the run in progress on the CPU engine, saying why.
+    fn restart_on_cpu(&mut self, why: String) {
+        let Some(running) = self.running.take() else { return };
+        let cached = self
+            .engines
+            .iter()
+            .find(|e| e.key == running.key && e.backend == Backend::Cpu)
+            .map(|e| Rc::clone(&e.engine));
+        let built = || -> Result<Rc<dyn Engine>, String> {
+            let (_, graph, bound, _) =
+                self.bound.as_ref().filter(|(k, ..)| *k == running.key).ok_or("its weights are gone")?;
+            convscope_cpu::Engine::new(graph, bound).map(|e| Rc::new(e) as Rc<dyn Engine>).map_err(|e| e.to_string())
+        };
+        let cpu = match cached.map_or_else(built, Ok) {
+            Ok(cpu) => cpu,
+            Err(e) => {
+                self.message = Some(format!("{why}, and the CPU engine cannot run it: {e}"));
+                return;
+            }
+        };
+        self.cache(&running.key.clone(), Backend::Cpu, &cpu, &running.weights.clone());
+        self.message = Some(format!("{why}: the result below is from the CPU engine"));
+        match cpu.start(running.input.clone(), running.capture.clone()) {
+            Ok(run) => {
+                self.running = Some(Running {
+                    run,
+                    engine: cpu,
+                    started: web_time::Instant::now(),
+                    busy_ms: 0.0,
+                    fallback: Some(why),
+                    ..running
+                })
+            }
+            Err(e) => self.message = Some(format!("{why}, and the CPU engine cannot run it: {e}")),
+        }
+    }
+
     /// The engine for `key`: pretrained weights when the model has them (fetched once), else seeded.
+    /// The engine for `key` on `backend` (built once), with its weights' label and, when the GPU
+    /// engine cannot take the model, why the CPU engine runs it instead. `None` while weights load.
     fn engine_for(
         &mut self,
         ctx: &egui::Context,
         entry: &ModelEntry,
         graph: &Graph,
         key: &ModelKey,
-    ) -> Option<(Engine, WeightsLabel)> {
-        if let Some(r) = self.result.as_ref().filter(|r| r.key == *key) {
-            return Some((r.engine.clone(), r.weights.clone()));
+        backend: Backend,
+    ) -> Option<(Rc<dyn Engine>, WeightsLabel, Option<String>)> {
+        if let Some(cached) = self.engines.iter().find(|e| e.key == *key && e.backend == backend) {
+            return Some((Rc::clone(&cached.engine), cached.weights.clone(), None));
+        }
+        let (bound, label) = self.bound_for(ctx, entry, graph, key)?;
+        let mut fallback = None;
+        if backend == Backend::Gpu
+            && let Some(gpu) = &self.gpu
+        {
+            match GpuEngine::new(gpu, graph, &bound) {
+                Ok(engine) => {
+                    let engine: Rc<dyn Engine> = Rc::new(engine);
+                    self.cache(key, Backend::Gpu, &engine, &label);
+                    return Some((engine, label, None));
+                }
+                Err(e) => {
+                    log::warn!("GPU engine for {}: {e}", entry.id);
+                    fallback = Some(format!("the GPU engine cannot run this model ({e})"));
+                }
+            }
+        }
+        if let Some(cached) = self.engines.iter().find(|e| e.key == *key && e.backend == Backend::Cpu) {
+            return Some((Rc::clone(&cached.engine), cached.weights.clone(), fallback));
+        }
+        match convscope_cpu::Engine::new(graph, &bound) {
+            Ok(engine) => {
+                let engine: Rc<dyn Engine> = Rc::new(engine);
+                self.cache(key, Backend::Cpu, &engine, &label);
+                Some((engine, label, fallback))
+            }
+            Err(e) => {
+                self.message = Some(format!("cannot run {}: {e}", entry.id));
+                None
+            }
+        }
+    }
+
+    /// Keep the engine for the current model (one per backend).
+    fn cache(&mut self, key: &ModelKey, backend: Backend, engine: &Rc<dyn Engine>, weights: &WeightsLabel) {
+        self.engines.retain(|e| e.key == *key && e.backend != backend);
+        self.engines.push(CachedEngine {
+            key: key.clone(),
+            backend,
+            engine: Rc::clone(engine),
+            weights: weights.clone(),
+        });
+    }
+
+    /// The weights for `key`: a checkpoint the user gave, the pretrained asset (fetched once), else
+    /// seeded ones. Kept with the graph so the CPU engine can take over from the GPU later.
+    fn bound_for(
+        &mut self,
+        ctx: &egui::Context,
+        entry: &ModelEntry,
+        graph: &Graph,
+        key: &ModelKey,
+    ) -> Option<(Rc<Bound>, WeightsLabel)> {
+        if let Some((k, _, bound, label)) = &self.bound
+            && k == key
+        {
+            return Some((Rc::clone(bound), label.clone()));
         }
         let mut label = WeightsLabel::Untrained;
         let mut bound = None;
@@ -302,14 +524,9 @@ impl Inference {
                 PretrainedState::Loading(_) => return None,
             }
         }
-        let bound = bound.unwrap_or_else(|| synthetic::init(graph, UNTRAINED_SEED));
-        match Engine::new(graph, &bound) {
-            Ok(engine) => Some((engine, label)),
-            Err(e) => {
-                self.message = Some(format!("cannot run {}: {e}", entry.id));
-                None
-            }
-        }
+        let bound = Rc::new(bound.unwrap_or_else(|| synthetic::init(graph, UNTRAINED_SEED)));
+        self.bound = Some((key.clone(), graph.clone(), Rc::clone(&bound), label.clone()));
+        Some((bound, label))
     }
 
     fn take_photos(&mut self, ctx: &egui::Context) {
@@ -409,7 +626,10 @@ impl Inference {
                 self.checkpoint = Some((name, Arc::new(checkpoint), best.id));
                 self.switch_to = Some((best.id, best.variant));
                 self.result = None;
+                self.other = None;
                 self.running = None;
+                self.engines.clear();
+                self.bound = None;
             }
             Some(best) => {
                 self.message = Some(format!(

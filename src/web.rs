@@ -7,9 +7,62 @@ use wasm_bindgen::{JsCast as _, JsValue};
 use crate::compute_status::WebGpuProbe;
 use crate::{ComputeStatus, ConvscopeApp};
 
+/// Set by `window.convscopeLoseDevice()`: destroy the GPU device at the next frame, as a driver reset
+/// would, so scripts and the end-to-end tests can check that the CPU engine takes over.
+pub static LOSE_DEVICE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The address's fragment after the user (or a script) changed it: the app opens it at the next frame.
+pub static NEW_FRAGMENT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+fn listen_for_hash_changes(ctx: &egui::Context) {
+    let Some(window) = web_sys::window() else { return };
+    let ctx = ctx.clone();
+    let handler = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+        let hash = web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
+        if let Ok(mut slot) = NEW_FRAGMENT.lock() {
+            *slot = Some(hash);
+        }
+        ctx.request_repaint();
+    });
+    window.add_event_listener_with_callback("hashchange", handler.as_ref().unchecked_ref()).ok();
+    // The listener lives as long as the page.
+    handler.forget();
+}
+
+/// Compile every kernel with the browser's WGSL compiler once at start-up; the page says how it went
+/// (`data-shader-check`: `ok` or the errors), and errors are logged.
+fn check_shaders(cc: &eframe::CreationContext<'_>) {
+    let Some(render_state) = cc.wgpu_render_state.as_ref() else { return };
+    if render_state.adapter.get_info().backend != convscope_gpu::wgpu::Backend::BrowserWebGpu {
+        return;
+    }
+    let device = render_state.device.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let errors = convscope_gpu::pipelines::compile_all(&device).await;
+        log::info!("shader check: {} errors", errors.len());
+        if errors.is_empty() {
+            set_root_attribute("data-shader-check", "ok");
+        } else {
+            log::error!("shaders that do not compile here: {}", errors.join("; "));
+            set_root_attribute("data-shader-check", &errors.join("; "));
+        }
+    });
+}
+
+fn expose_device_loss_hook() {
+    let Some(window) = web_sys::window() else { return };
+    let hook = wasm_bindgen::closure::Closure::<dyn Fn()>::new(|| {
+        LOSE_DEVICE.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    js_sys::Reflect::set(&window, &JsValue::from_str("convscopeLoseDevice"), hook.as_ref()).ok();
+    // The hook lives as long as the page.
+    hook.forget();
+}
+
 /// Start the app on `<canvas id="the_canvas_id">`. Errors are shown on the page, never swallowed.
 pub async fn start() {
     eframe::WebLogger::init(log::LevelFilter::Info).ok();
+    expose_device_loss_hook();
     let web_probe = probe_webgpu().await;
     log::info!("WebGPU probe: {web_probe:?}");
 
@@ -38,6 +91,8 @@ async fn start_eframe(web_probe: WebGpuProbe) -> Result<(), String> {
             Box::new(move |cc| {
                 let mut app = ConvscopeApp::new(cc, &web_probe);
                 listen_for_pasted_images(&cc.egui_ctx, &app.inference.inbox);
+                listen_for_hash_changes(&cc.egui_ctx);
+                check_shaders(cc);
                 if let Some(hash) = web_sys::window().and_then(|w| w.location().hash().ok()) {
                     app.open_link(&hash);
                 }
@@ -78,7 +133,13 @@ async fn probe_webgpu() -> WebGpuProbe {
         .collect();
     parts.dedup();
     let description = if parts.is_empty() { "unnamed WebGPU adapter".to_owned() } else { parts.join(" ") };
-    WebGpuProbe::Adapter { description }
+    // `GPUAdapterInfo.isFallbackAdapter` (Chrome 136+), else the older `GPUAdapter.isFallbackAdapter`.
+    let flag = |object: &JsValue| {
+        js_sys::Reflect::get(object, &JsValue::from_str("isFallbackAdapter")).ok().and_then(|v| v.as_bool())
+    };
+    let software =
+        flag(&info).or_else(|| flag(&adapter)).unwrap_or(false) || description.to_lowercase().contains("swiftshader");
+    WebGpuProbe::Adapter { description, software }
 }
 
 /// Writes the compute status into the page whenever it changes.
@@ -86,7 +147,7 @@ async fn probe_webgpu() -> WebGpuProbe {
 pub struct PageReport {
     last: Option<ComputeStatus>,
     last_link: String,
-    last_result: Option<(String, u64)>,
+    last_result: Option<u64>,
 }
 
 impl PageReport {
@@ -110,12 +171,13 @@ impl PageReport {
         self.last = Some(status.clone());
     }
 
-    /// The latest run's top-1 and CPU time, for scripts and the end-to-end tests: `data-top1`,
-    /// `data-top1-probability`, `data-run-model`, `data-run-ms`, `data-weights`.
+    /// The latest run, for scripts and the end-to-end tests: `data-top1`, `data-top1-probability`,
+    /// `data-run-model`, `data-run-ms` (compute), `data-run-wall-ms` (start to result), `data-engine`
+    /// (`webgpu` or `cpu`: the engine that produced it), `data-weights`, and `data-run-id`, which changes
+    /// with every result.
     pub fn report_result(&mut self, inference: &crate::inference::Inference) {
         let Some(result) = &inference.result else { return };
-        let key = (result.key.id.to_owned(), result.millis.to_bits());
-        if self.last_result.as_ref() == Some(&key) {
+        if self.last_result == Some(result.id) {
             return;
         }
         let classes = convscope_zoo::imagenet_classes();
@@ -125,8 +187,32 @@ impl PageReport {
         }
         set_root_attribute("data-run-model", result.key.id);
         set_root_attribute("data-run-ms", &format!("{:.0}", result.millis));
+        set_root_attribute("data-run-wall-ms", &format!("{:.0}", result.wall_ms));
+        set_root_attribute("data-engine", result.backend().id());
         set_root_attribute("data-weights", if result.weights.trained() { "pretrained" } else { "untrained" });
-        self.last_result = Some(key);
+        match &result.fallback {
+            Some(why) => set_root_attribute("data-engine-fallback", why),
+            None => remove_root_attribute("data-engine-fallback"),
+        }
+        set_root_attribute("data-run-id", &result.id.to_string());
+        // Both engines on the same model and photo: the largest logit difference over the largest logit.
+        match inference.other.as_ref().filter(|o| o.key == result.key && o.photo == result.photo) {
+            Some(other) => {
+                let (a, b) = (&result.outputs.output.data, &other.outputs.output.data);
+                let diff = a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+                let largest = a.iter().chain(b.iter()).fold(0.0f32, |m, v| m.max(v.abs()));
+                set_root_attribute("data-compare-relative", &format!("{:e}", diff / largest.max(1e-30)));
+                set_root_attribute(
+                    "data-compare-engines",
+                    &format!("{},{}", other.backend().id(), result.backend().id()),
+                );
+            }
+            None => {
+                remove_root_attribute("data-compare-relative");
+                remove_root_attribute("data-compare-engines");
+            }
+        }
+        self.last_result = Some(result.id);
     }
 
     /// Keep the address bar's fragment equal to the current view, so the address can be shared.

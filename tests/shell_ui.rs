@@ -296,9 +296,18 @@ fn the_run_tab_shows_the_pretrained_guesses_and_the_maps() {
     harness.get_by_label_contains("espresso");
     harness.get_by_label_contains("pretrained (ImageNet-1k)");
     harness.get_by_label_contains("per-channel scale");
-    // The time varies from run to run; fix it for the snapshot.
+    // The per-layer times are measured: the chart and the shares have one entry per kind of layer.
+    harness.get_by_label_contains("Time per layer (CPU)");
+    harness.get_by_label_contains("depthwise conv (16)");
+    // Times and the thread count vary from run to run and machine to machine; fix them for the snapshot.
     if let Some(result) = harness.state_mut().inference.result.as_mut() {
         result.millis = 120.0;
+        result.engine_name = "CPU, 2 threads".to_owned();
+        for (i, ms) in result.outputs.step_ms.iter_mut().enumerate() {
+            if let Some(ms) = ms {
+                *ms = 0.05 + 0.01 * (i % 7) as f64;
+            }
+        }
     }
     harness.run();
     harness.snapshot("run_view");

@@ -13,6 +13,13 @@ pub enum SortColumn {
     Macs,
     Flops,
     Memory,
+    Time,
+}
+
+/// The measured time of every node's step in the latest run of this model, and which engine ran it.
+pub struct LayerTimes<'a> {
+    pub step_ms: &'a [Option<f64>],
+    pub engine: &'static str,
 }
 
 #[derive(Default)]
@@ -35,9 +42,9 @@ const CONVENTIONS: [(&str, FlopConvention); 3] = [
     ("everything (2 × MACs + BN, act., element-wise, pool)", FlopConvention::ALL),
 ];
 
-/// The per-layer table: sortable columns, collapsible block subtotals, a FLOP convention switch and
-/// CSV / JSON / Markdown downloads.
-pub fn layer_table_ui(ui: &mut egui::Ui, view: &mut ModelView, state: &mut TableState) {
+/// The per-layer table: sortable columns, collapsible block subtotals, a FLOP convention switch,
+/// CSV / JSON / Markdown downloads, and — once the model ran on a photo — each layer's measured time.
+pub fn layer_table_ui(ui: &mut egui::Ui, view: &mut ModelView, state: &mut TableState, times: Option<LayerTimes<'_>>) {
     let Ok(model) = &view.model else {
         if let Err(err) = &view.model {
             ui.colored_label(ui.visuals().error_fg_color, format!("Cannot build this variant: {err}"));
@@ -106,7 +113,8 @@ pub fn layer_table_ui(ui: &mut egui::Ui, view: &mut ModelView, state: &mut Table
         convscope_graph::report::group(t.shifts),
     ));
 
-    let rows = table_rows(report, state);
+    let time_of = |layer: usize| times.as_ref().and_then(|t| t.step_ms.get(layer + 1).copied().flatten());
+    let rows = table_rows(report, state, &time_of);
     let text_height = egui::TextStyle::Body.resolve(ui.style()).size + 6.0;
     let mut clicked_layer = None;
     let mut toggled_block = None;
@@ -121,6 +129,7 @@ pub fn layer_table_ui(ui: &mut egui::Ui, view: &mut ModelView, state: &mut Table
             .column(Column::initial(125.0).at_least(80.0).clip(true))
             .column(Column::initial(105.0).at_least(70.0))
             .columns(Column::initial(92.0).at_least(60.0), 4)
+            .columns(Column::initial(92.0).at_least(60.0), usize::from(times.is_some()))
             .header(22.0, |mut header| {
                 header.col(|ui| {
                     ui.strong("layer");
@@ -131,12 +140,16 @@ pub fn layer_table_ui(ui: &mut egui::Ui, view: &mut ModelView, state: &mut Table
                 header.col(|ui| {
                     ui.strong("output");
                 });
-                for (column, name) in [
+                let time_header = times.as_ref().map(|t| format!("ms ({})", t.engine));
+                let columns = [
                     (SortColumn::Params, "params"),
                     (SortColumn::Macs, "MACs"),
                     (SortColumn::Flops, "FLOPs"),
                     (SortColumn::Memory, "memory B"),
-                ] {
+                ]
+                .into_iter()
+                .chain(time_header.as_deref().map(|h| (SortColumn::Time, h)));
+                for (column, name) in columns {
                     header.col(|ui| {
                         let arrow = match state.sort {
                             Some((c, true)) if c == column => " ↑",
@@ -172,6 +185,16 @@ pub fn layer_table_ui(ui: &mut egui::Ui, view: &mut ModelView, state: &mut Table
                                 row.col(|ui| number(ui, value, true));
                             }
                             row.col(|_| {});
+                            if times.is_some() {
+                                let total: f64 = report
+                                    .layers
+                                    .iter()
+                                    .enumerate()
+                                    .filter(|(_, l)| l.block.split(" / ").next() == Some(block.name.as_str()))
+                                    .filter_map(|(j, _)| time_of(j))
+                                    .sum();
+                                row.col(|ui| millis(ui, Some(total), true));
+                            }
                             if row.response().clicked() {
                                 toggled_block = Some(block.name.clone());
                             }
@@ -190,6 +213,9 @@ pub fn layer_table_ui(ui: &mut egui::Ui, view: &mut ModelView, state: &mut Table
                             });
                             for value in [layer.params, layer.macs, layer.flops, layer.memory_bytes] {
                                 row.col(|ui| number(ui, value, false));
+                            }
+                            if times.is_some() {
+                                row.col(|ui| millis(ui, time_of(i), false));
                             }
                             if row.response().clicked() {
                                 clicked_layer = Some(i + 1);
@@ -220,6 +246,16 @@ pub fn layer_table_ui(ui: &mut egui::Ui, view: &mut ModelView, state: &mut Table
     }
 }
 
+fn millis(ui: &mut egui::Ui, value: Option<f64>, strong: bool) {
+    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+        let text = RichText::new(value.map_or_else(|| "·".to_owned(), |ms| format!("{ms:.3}"))).monospace();
+        let response = ui.label(if strong { text.strong() } else { text });
+        if value.is_none() {
+            response.on_hover_text("computed with the layer before it (fused), or no work of its own");
+        }
+    });
+}
+
 fn number(ui: &mut egui::Ui, value: u64, strong: bool) {
     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
         let text = RichText::new(convscope_graph::report::group(value)).monospace();
@@ -229,7 +265,11 @@ fn number(ui: &mut egui::Ui, value: u64, strong: bool) {
 
 /// Network order with a subtotal row before each top-level block (its layers hidden when collapsed), or
 /// a flat list sorted by the chosen column.
-fn table_rows(report: &convscope_graph::Report, state: &TableState) -> Vec<Row> {
+fn table_rows(
+    report: &convscope_graph::Report,
+    state: &TableState,
+    time_of: &dyn Fn(usize) -> Option<f64>,
+) -> Vec<Row> {
     if let Some((column, ascending)) = state.sort {
         let key = |i: &usize| {
             report.layers.get(*i).map_or(0, |l| match column {
@@ -237,6 +277,8 @@ fn table_rows(report: &convscope_graph::Report, state: &TableState) -> Vec<Row> 
                 SortColumn::Macs => l.macs,
                 SortColumn::Flops => l.flops,
                 SortColumn::Memory => l.memory_bytes,
+                // Nanoseconds, to sort by.
+                SortColumn::Time => time_of(*i).map_or(0, |ms| (ms * 1e6) as u64),
             })
         };
         let mut order: Vec<usize> = (0..report.layers.len()).collect();

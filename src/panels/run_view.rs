@@ -1,66 +1,24 @@
-//! The Run tab: a photo in, the network's guesses out, and any layer's feature maps as a channel grid.
+//! The Run tab: a photo in, the network's guesses out (from the GPU or the CPU engine, which can be
+//! compared), where the time went per layer, and any layer's feature maps as a channel grid.
 
-use std::sync::Arc;
-
-use convscope_cpu::Tensor;
+use convscope_engine::{Backend, Timing};
 use convscope_graph::NodeId;
 
+use super::feature_maps::{MapsState, Scaling, feature_maps_ui};
 use crate::colormap::Colormap;
-use crate::inference::{Inference, SAMPLES, WeightsLabel};
+use crate::inference::{Inference, RunResult, SAMPLES, WeightsLabel};
 use crate::model_view::ModelView;
 
-/// How map values become colors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scaling {
-    /// Each channel from its own min to max: shows every channel's pattern.
-    PerChannel,
-    /// One range for the whole layer: shows which channels are strong.
-    PerLayer,
-}
+/// Width of the photo, guesses and timing column; the maps take the rest.
+const LEFT_COLUMN: f32 = 260.0;
 
-/// The maps panel's settings and texture cache.
-pub struct MapsState {
-    pub scaling: Scaling,
-    pub colormap: Colormap,
-    /// The channel shown large, if any.
-    pub zoom: Option<usize>,
-    cache: Option<MapCache>,
-}
-
-impl Default for MapsState {
-    fn default() -> Self {
-        Self { scaling: Scaling::PerChannel, colormap: Colormap::Viridis, zoom: None, cache: None }
-    }
-}
-
-struct MapCache {
-    key: (usize, NodeId, Scaling, Colormap),
-    textures: Vec<egui::TextureHandle>,
-}
-
-/// Per-channel statistics.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ChannelStats {
-    pub min: f32,
-    pub max: f32,
-    pub mean: f32,
-    /// Fraction of exact zeros (what a ReLU switched off).
-    pub sparsity: f32,
-}
-
-pub fn channel_stats(values: &[f32]) -> ChannelStats {
-    let n = values.len().max(1) as f32;
-    let (mut min, mut max, mut sum, mut zeros) = (f32::INFINITY, f32::NEG_INFINITY, 0.0f32, 0usize);
-    for &v in values {
-        min = min.min(v);
-        max = max.max(v);
-        sum += v;
-        zeros += usize::from(v == 0.0);
-    }
-    ChannelStats { min, max, mean: sum / n, sparsity: zeros as f32 / n }
-}
-
-pub fn run_view_ui(ui: &mut egui::Ui, view: &mut ModelView, inference: &mut Inference, maps: &mut MapsState) {
+pub fn run_view_ui(
+    ui: &mut egui::Ui,
+    view: &mut ModelView,
+    inference: &mut Inference,
+    maps: &mut MapsState,
+    render_state: Option<&eframe::egui_wgpu::RenderState>,
+) {
     ui.horizontal_wrapped(|ui| {
         ui.label("Photo:");
         for (file, title) in SAMPLES {
@@ -92,6 +50,7 @@ pub fn run_view_ui(ui: &mut egui::Ui, view: &mut ModelView, inference: &mut Infe
             "or drop a photo (PNG, JPEG, WebP, GIF, BMP) or a checkpoint (.pth, .pt, .safetensors) on the window"
         });
     });
+    engine_switch_ui(ui, inference);
     if let Some(message) = &inference.message {
         ui.colored_label(ui.visuals().error_fg_color, message);
     }
@@ -113,13 +72,17 @@ pub fn run_view_ui(ui: &mut egui::Ui, view: &mut ModelView, inference: &mut Infe
 
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
-            ui.set_width(250.0);
-            input_ui(ui, inference, &name, entry_id, &variant);
-            ui.add_space(6.0);
-            guesses_ui(ui, view, inference, entry_id, &variant);
+            ui.set_width(LEFT_COLUMN);
+            ui.set_max_width(LEFT_COLUMN);
+            egui::ScrollArea::vertical().id_salt("run_left_column").auto_shrink([true, false]).show(ui, |ui| {
+                input_ui(ui, inference, &name, entry_id, &variant);
+                ui.add_space(6.0);
+                guesses_ui(ui, view, inference, entry_id, &variant);
+                compare_ui(ui, inference, entry_id, &variant);
+            });
         });
         ui.separator();
-        ui.vertical(|ui| maps_ui(ui, view, inference, maps, entry_id, &variant));
+        ui.vertical(|ui| maps_ui(ui, view, inference, maps, entry_id, &variant, render_state));
     });
 }
 
@@ -143,7 +106,13 @@ fn input_ui(ui: &mut egui::Ui, inference: &mut Inference, name: &str, id: &str, 
     ui.weak(format!("network input {w}×{h}"));
 }
 
-fn guesses_ui(ui: &mut egui::Ui, view: &ModelView, inference: &Inference, id: &str, variant: &convscope_zoo::Variant) {
+fn guesses_ui(
+    ui: &mut egui::Ui,
+    view: &mut ModelView,
+    inference: &Inference,
+    id: &str,
+    variant: &convscope_zoo::Variant,
+) {
     if inference.loading_weights() {
         ui.horizontal(|ui| {
             ui.spinner();
@@ -182,7 +151,94 @@ fn guesses_ui(ui: &mut egui::Ui, view: &ModelView, inference: &Inference, id: &s
         ui.add(egui::ProgressBar::new(*p).text(format!("{:.1}%  {label}", p * 100.0)).desired_width(240.0))
             .on_hover_text(format!("class {class}"));
     }
-    ui.weak(format!("{:.0} ms on the CPU", result.millis));
+    ui.weak(format!("{:.0} ms on {}", result.millis, result.engine_name)).on_hover_text(timing_text(result));
+    if let Some(why) = &result.fallback {
+        ui.colored_label(ui.visuals().warn_fg_color, format!("computed on the CPU: {why}"));
+    }
+    ui.add_space(6.0);
+    super::layer_time::time_chart_ui(ui, view, result);
+}
+
+fn timing_text(result: &RunResult) -> String {
+    let how = match result.outputs.timing {
+        Timing::Wall => "the CPU's busy time, stepped between frames",
+        Timing::Timestamps => "GPU timestamps around every layer's compute pass",
+        Timing::Submissions => "each layer submitted alone and waited for",
+        Timing::Total => "from submitting the work to reading the result back (this adapter has no timestamps)",
+    };
+    format!("compute time: {how}; {:.0} ms from start to result, frames included", result.wall_ms)
+}
+
+/// The engine switch: the GPU engine (default where there is one) or the CPU engine.
+fn engine_switch_ui(ui: &mut egui::Ui, inference: &mut Inference) {
+    ui.horizontal(|ui| {
+        let current = inference.effective_backend();
+        let label = ui.label("Engine:");
+        let gpu = inference.gpu.is_some();
+        let gpu_button = ui
+            .add_enabled(gpu, egui::Button::selectable(current == Backend::Gpu, "WebGPU"))
+            .on_hover_text("Compute shaders on the GPU the page is drawn with")
+            .on_disabled_hover_text("No usable WebGPU device here (see the badge at the top right)")
+            .labelled_by(label.id);
+        if gpu_button.clicked() {
+            inference.choose_backend(Backend::Gpu);
+        }
+        let cpu_button = ui
+            .selectable_label(current == Backend::Cpu, "CPU")
+            .on_hover_text("The CPU engine (the reference the GPU is tested against)")
+            .labelled_by(label.id);
+        if cpu_button.clicked() {
+            inference.choose_backend(Backend::Cpu);
+        }
+    });
+}
+
+/// The two engines' results on the same photo side by side, with the largest logit difference.
+fn compare_ui(ui: &mut egui::Ui, inference: &Inference, id: &str, variant: &convscope_zoo::Variant) {
+    let (Some(a), Some(b)) = (inference.result.as_ref(), inference.other.as_ref()) else { return };
+    if a.key.id != id || a.key.variant != *variant || a.key != b.key || a.photo != b.photo {
+        return;
+    }
+    ui.add_space(6.0);
+    ui.label(egui::RichText::new("Both engines on this photo").strong());
+    let (gpu, cpu) = if a.backend() == Backend::Gpu { (a, b) } else { (b, a) };
+    let diff = gpu
+        .outputs
+        .output
+        .data
+        .iter()
+        .zip(cpu.outputs.output.data.iter())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    let largest = cpu.outputs.output.data.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let classes = convscope_zoo::imagenet_classes();
+    egui::Grid::new("engine_comparison").striped(true).show(ui, |ui| {
+        ui.strong("");
+        ui.strong(gpu.backend().label());
+        ui.strong(cpu.backend().label());
+        ui.end_row();
+        for rank in 0..gpu.top.len().max(cpu.top.len()) {
+            ui.label(format!("{}.", rank + 1));
+            for r in [gpu, cpu] {
+                match r.top.get(rank) {
+                    Some((class, p)) => {
+                        ui.label(format!("{:.1}% {}", p * 100.0, classes.get(*class).copied().unwrap_or("?")))
+                    }
+                    None => ui.label(""),
+                };
+            }
+            ui.end_row();
+        }
+        ui.label("time");
+        ui.label(format!("{:.0} ms", gpu.millis));
+        ui.label(format!("{:.0} ms", cpu.millis));
+        ui.end_row();
+    });
+    ui.label(format!(
+        "largest |logit difference|: {diff:.2e} ({:.1e} of the largest logit)",
+        diff / largest.max(1e-12)
+    ))
+    .on_hover_text("The same network and weights on both engines: only the order of the sums differs.");
 }
 
 fn maps_ui(
@@ -192,6 +248,7 @@ fn maps_ui(
     maps: &mut MapsState,
     id: &str,
     variant: &convscope_zoo::Variant,
+    render_state: Option<&eframe::egui_wgpu::RenderState>,
 ) {
     let Some(result) = inference.result.as_ref().filter(|r| r.key.id == id && r.key.variant == *variant) else {
         ui.weak("The feature maps appear once the run has finished.");
@@ -202,10 +259,11 @@ fn maps_ui(
         ui.colored_label(ui.visuals().warn_fg_color, note);
         return;
     }
-    let available: Vec<NodeId> = (0..model.graph.nodes.len())
-        .map(NodeId)
-        .filter(|n| result.outputs.activations.get(n.0).is_some_and(Option::is_some))
-        .collect();
+    let kept = |n: NodeId| {
+        result.outputs.activations.get(n.0).is_some_and(Option::is_some)
+            || result.outputs.device.as_ref().is_some_and(|d| d.has(n))
+    };
+    let available: Vec<NodeId> = (0..model.graph.nodes.len()).map(NodeId).filter(|n| kept(*n)).collect();
     let default = available
         .iter()
         .copied()
@@ -215,7 +273,6 @@ fn maps_ui(
     let node = view.selected_node.filter(|n| available.contains(n)).or(default);
     let Some(node) = node else { return };
     let Some(graph_node) = model.graph.node(node) else { return };
-    let Some(tensor) = result.outputs.activations.get(node.0).and_then(Option::as_ref) else { return };
 
     ui.horizontal_wrapped(|ui| {
         let position = available.iter().position(|n| *n == node).unwrap_or(0);
@@ -240,7 +297,7 @@ fn maps_ui(
     } else if !result.engine.absorbs(node).is_empty() {
         ui.weak("shown after the BN and activation fused into this convolution");
     }
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.selectable_value(&mut maps.scaling, Scaling::PerChannel, "per-channel scale")
             .on_hover_text("Each channel from its own min to max");
         ui.selectable_value(&mut maps.scaling, Scaling::PerLayer, "per-layer scale")
@@ -255,106 +312,9 @@ fn maps_ui(
             })
             .response
             .labelled_by(label.id);
-    });
-    if tensor.shape.vector {
-        vector_ui(ui, tensor);
-        return;
-    }
-    let textures = textures(ui.ctx(), maps, tensor, node);
-    let plane = tensor.shape.h * tensor.shape.w;
-    if let Some(channel) = maps.zoom.filter(|c| *c < tensor.shape.c) {
-        if ui.button("Back to all channels").clicked() {
-            maps.zoom = None;
+        if result.backend() == Backend::Gpu {
+            ui.weak("drawn from the GPU's buffers");
         }
-        if let (Some(texture), Some(values)) = (textures.get(channel), tensor.channel(channel)) {
-            let stats = channel_stats(values);
-            ui.label(format!(
-                "channel {channel}: min {:.3}, max {:.3}, mean {:.3}, zeros {:.0}%",
-                stats.min,
-                stats.max,
-                stats.mean,
-                stats.sparsity * 100.0
-            ));
-            let side = ui.available_width().min(ui.available_height() - 8.0).max(64.0);
-            let response =
-                ui.add(egui::Image::new(texture).fit_to_exact_size(egui::vec2(side, side)).sense(egui::Sense::hover()));
-            hover_value(&response, tensor, channel, values);
-        }
-        return;
-    }
-    let count = tensor.shape.c;
-    let columns = ((count as f32).sqrt().ceil() as usize).max(1);
-    let cell = ((ui.available_width() - 4.0 * columns as f32) / columns as f32).clamp(24.0, 96.0);
-    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-        ui.horizontal_wrapped(|ui| {
-            ui.spacing_mut().item_spacing = egui::vec2(4.0, 4.0);
-            for (channel, texture) in textures.iter().enumerate() {
-                let Some(values) = tensor.data.get(channel * plane..(channel + 1) * plane) else { continue };
-                let response = ui.add(
-                    egui::Image::new(texture).fit_to_exact_size(egui::vec2(cell, cell)).sense(egui::Sense::click()),
-                );
-                hover_value(&response, tensor, channel, values);
-                if response.clicked() {
-                    maps.zoom = Some(channel);
-                }
-            }
-        });
     });
-}
-
-/// Tooltip with the value under the pointer and the channel's statistics.
-fn hover_value(response: &egui::Response, tensor: &Tensor, channel: usize, values: &[f32]) {
-    let Some(pos) = response.hover_pos() else { return };
-    let rect = response.rect;
-    let (w, h) = (tensor.shape.w, tensor.shape.h);
-    let x = (((pos.x - rect.left()) / rect.width()) * w as f32).floor().clamp(0.0, (w - 1) as f32) as usize;
-    let y = (((pos.y - rect.top()) / rect.height()) * h as f32).floor().clamp(0.0, (h - 1) as f32) as usize;
-    let value = values.get(y * w + x).copied().unwrap_or_default();
-    let stats = channel_stats(values);
-    response.clone().on_hover_text(format!(
-        "channel {channel} at ({x}, {y}): {value:.4}\nmin {:.3}  max {:.3}  mean {:.3}  zeros {:.0}%",
-        stats.min,
-        stats.max,
-        stats.mean,
-        stats.sparsity * 100.0
-    ));
-}
-
-fn vector_ui(ui: &mut egui::Ui, tensor: &Tensor) {
-    let stats = channel_stats(&tensor.data);
-    ui.label(format!(
-        "a vector of {} values: min {:.3}, max {:.3}, mean {:.3}, zeros {:.0}%",
-        tensor.data.len(),
-        stats.min,
-        stats.max,
-        stats.mean,
-        stats.sparsity * 100.0
-    ));
-}
-
-/// One texture per channel, cached for the current run, layer, scaling and colormap.
-fn textures(ctx: &egui::Context, maps: &mut MapsState, tensor: &Tensor, node: NodeId) -> Vec<egui::TextureHandle> {
-    let key = (Arc::as_ptr(&tensor.data) as usize, node, maps.scaling, maps.colormap);
-    if let Some(cache) = maps.cache.as_ref().filter(|c| c.key == key) {
-        return cache.textures.clone();
-    }
-    let (h, w) = (tensor.shape.h, tensor.shape.w);
-    let layer = channel_stats(&tensor.data);
-    let textures: Vec<egui::TextureHandle> = (0..tensor.shape.c)
-        .filter_map(|c| {
-            let values = tensor.channel(c)?;
-            let (lo, hi) = match maps.scaling {
-                Scaling::PerChannel => {
-                    let s = channel_stats(values);
-                    (s.min, s.max)
-                }
-                Scaling::PerLayer => (layer.min, layer.max),
-            };
-            let pixels = values.iter().map(|&v| maps.colormap.color(v, lo, hi)).collect();
-            let image = egui::ColorImage { size: [w, h], source_size: egui::vec2(w as f32, h as f32), pixels };
-            Some(ctx.load_texture(format!("map_{}_{c}", node.0), image, egui::TextureOptions::NEAREST))
-        })
-        .collect();
-    maps.cache = Some(MapCache { key, textures: textures.clone() });
-    textures
+    feature_maps_ui(ui, maps, result, node, render_state);
 }

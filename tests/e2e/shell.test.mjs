@@ -47,11 +47,15 @@ async function checkRun(name, flags, expectBackend, fragment = '', waitFor = nul
 }
 
 test('with software WebGPU the app computes on a named WebGPU adapter', { timeout: 300_000 }, async () => {
-  const { report } = await checkRun('webgpu', WEBGPU_FLAGS, 'webgpu');
+  const shadersChecked = (page) => page.waitForFunction(
+    () => document.documentElement.dataset.shaderCheck !== undefined, null, { timeout: 120_000 });
+  const { report } = await checkRun('webgpu', WEBGPU_FLAGS, 'webgpu', '', shadersChecked);
   assert.ok(report.adapter && !report.adapter.startsWith('unnamed'), `adapter is named: ${report.adapter}`);
   assert.match(report.adapter, /WebGPU$/);
   assert.match(report.title, /WebGPU/);
   assert.equal(report.fallbackReason, undefined);
+  // Every kernel of shaders/ compiles with Chromium's own WGSL compiler.
+  assert.equal(report.shaderCheck, 'ok');
 });
 
 test('without WebGPU the app falls back to the CPU and says why', { timeout: 300_000 }, async () => {
@@ -78,6 +82,7 @@ test('the pretrained model sees espresso in the coffee sample, in the browser', 
   const { report } = await checkRun('run-coffee', NO_WEBGPU_FLAGS, 'cpu',
     '#model=efficientnet_lite0&tab=run&sample=coffee.png', waitForResult);
   assert.equal(report.runModel, 'efficientnet_lite0');
+  assert.equal(report.engine, 'cpu');
   assert.equal(report.weights, 'pretrained');
   assert.equal(report.top1, 'espresso');
   assert.ok(Number(report.top1Probability) > 0.9, `espresso with ${report.top1Probability}`);

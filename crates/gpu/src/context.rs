@@ -32,12 +32,18 @@ impl GpuContext {
         let lost = Arc::new(Mutex::new(None));
         let lost_in_callback = Arc::clone(&lost);
         device.set_device_lost_callback(move |reason, message| {
-            // A device dropped on purpose also reports here (as `Destroyed`); only record real losses.
-            if reason == wgpu::DeviceLostReason::Unknown {
+            // Also a destroyed device: the app destroys it only when asked to (a test of the fallback).
+            if reason == wgpu::DeviceLostReason::Destroyed {
+                log::warn!("GPU device destroyed: {message}");
+            } else {
                 log::error!("GPU device lost: {message}");
-                if let Ok(mut slot) = lost_in_callback.lock() {
-                    *slot = Some(if message.is_empty() { "no reason given".to_owned() } else { message });
-                }
+            }
+            if let Ok(mut slot) = lost_in_callback.lock() {
+                *slot = Some(match (reason, message.is_empty()) {
+                    (wgpu::DeviceLostReason::Destroyed, _) => "the device was destroyed".to_owned(),
+                    (_, true) => "no reason given".to_owned(),
+                    (_, false) => message,
+                });
             }
         });
         Ok(Self { device, queue, summary, lost, pipelines: Arc::default() })
@@ -69,6 +75,11 @@ impl GpuContext {
     /// `Some(reason)` once the device has been lost; every later call on it fails.
     pub fn lost_reason(&self) -> Option<String> {
         self.lost.lock().ok().and_then(|slot| slot.clone())
+    }
+
+    /// Destroy the device, as a driver reset would lose it: the app then computes on the CPU.
+    pub fn destroy(&self) {
+        self.device.destroy();
     }
 
     /// Fail early with [`GpuError::DeviceLost`] instead of submitting to a dead device.

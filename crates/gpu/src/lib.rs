@@ -24,7 +24,7 @@ pub use activation::{Activation, ActivationKernel};
 pub use adapter::{AdapterSummary, ComputeUnavailable, compute_limits, ensure_compute_capable};
 pub use colormap::{GridSpec, MapPainter};
 pub use context::GpuContext;
-pub use engine::{ConvKernels, EngineOptions, GpuEngine, GpuMaps, GpuRun};
+pub use engine::{ConvKernels, EngineOptions, GpuEngine, GpuMaps, GpuRun, PendingMapRead};
 pub use error::GpuError;
 pub use readback::PendingRead;
 pub use wgpu;

@@ -71,3 +71,35 @@ impl PipelineCache {
         self.pipelines.is_empty()
     }
 }
+
+/// Compile every file of `shaders/` on `device` and return the compiler's errors, `file: message` —
+/// on the web, the browser's own WGSL compiler (Tint in Chromium), which is stricter in places than
+/// naga, the validator the native tests use. Errors are captured, never reported as uncaptured.
+pub async fn compile_all(device: &wgpu::Device) -> Vec<String> {
+    let mut errors = Vec::new();
+    for (file, _) in shaders::ALL {
+        if *file == "common.wgsl" {
+            continue;
+        }
+        let Some(source) = shaders::module_source(file) else { continue };
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(file),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+        let info = module.get_compilation_info().await;
+        let scoped = scope.pop().await;
+        errors.extend(
+            info.messages
+                .iter()
+                .filter(|m| m.message_type == wgpu::CompilationMessageType::Error)
+                .map(|m| format!("{file}: {}", m.message)),
+        );
+        if info.messages.iter().all(|m| m.message_type != wgpu::CompilationMessageType::Error)
+            && let Some(error) = scoped
+        {
+            errors.push(format!("{file}: {error}"));
+        }
+    }
+    errors
+}

@@ -17,12 +17,12 @@ pub struct GpuMaps {
 }
 
 /// A map on its way back from the GPU ([`GpuMaps::read`]).
-pub struct PendingMap {
+pub struct PendingMapRead {
     read: PendingRead,
     shape: Shape,
 }
 
-impl PendingMap {
+impl PendingMapRead {
     /// The map once the device has copied it (`None` while it is still working).
     pub fn try_take(&self) -> Option<Result<Tensor, EngineError>> {
         let values = self.read.try_take()?;
@@ -47,8 +47,13 @@ impl GpuMaps {
         self.nodes.get(node.0)?.as_ref().map(|(b, s)| (b.as_ref(), *s))
     }
 
+    /// Let the device make progress on read-backs without waiting (natively; the browser needs no help).
+    pub fn poll(&self) {
+        let _ = self.ctx.device.poll(wgpu::PollType::Poll);
+    }
+
     /// Start copying `node`'s map (or channels `channels` of it) to the host.
-    pub fn read_channels(&self, node: NodeId, channels: std::ops::Range<usize>) -> Option<PendingMap> {
+    pub fn read_channels(&self, node: NodeId, channels: std::ops::Range<usize>) -> Option<PendingMapRead> {
         let (buffer, shape) = self.buffer(node)?;
         let plane = if shape.vector { 1 } else { shape.h * shape.w };
         let end = channels.end.min(shape.c);
@@ -65,19 +70,19 @@ impl GpuMaps {
         );
         self.ctx.queue.submit([encoder.finish()]);
         read.request();
-        Some(PendingMap { read, shape: part })
+        Some(PendingMapRead { read, shape: part })
     }
 
     /// Start copying the whole maps of `nodes` to the host, in one submission.
-    pub fn read_many(&self, nodes: &[NodeId]) -> Vec<Option<PendingMap>> {
+    pub fn read_many(&self, nodes: &[NodeId]) -> Vec<Option<PendingMapRead>> {
         let device = &self.ctx.device;
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("maps read") });
-        let pending: Vec<Option<PendingMap>> = nodes
+        let pending: Vec<Option<PendingMapRead>> = nodes
             .iter()
             .map(|&node| {
                 let (buffer, shape) = self.buffer(node)?;
                 let bytes = shape.checked_numel().unwrap_or(0) as u64 * 4;
-                Some(PendingMap { read: PendingRead::encode(device, &mut encoder, buffer, 0, bytes), shape })
+                Some(PendingMapRead { read: PendingRead::encode(device, &mut encoder, buffer, 0, bytes), shape })
             })
             .collect();
         self.ctx.queue.submit([encoder.finish()]);
@@ -104,7 +109,7 @@ impl GpuMaps {
     }
 
     /// Start copying `node`'s whole map to the host.
-    pub fn read(&self, node: NodeId) -> Option<PendingMap> {
+    pub fn read(&self, node: NodeId) -> Option<PendingMapRead> {
         let (_, shape) = self.buffer(node)?;
         self.read_channels(node, 0..shape.c)
     }

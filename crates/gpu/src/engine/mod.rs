@@ -24,7 +24,7 @@ use lower::{Lowered, Slot};
 pub(crate) fn fold_workgroups(workgroups: u64) -> [u32; 3] {
     lower::fold(workgroups).unwrap_or([65_535, 65_535, 1])
 }
-pub use maps::GpuMaps;
+pub use maps::{GpuMaps, PendingMapRead};
 pub use run::GpuRun;
 
 /// Uniform buffer offsets are multiples of this (WebGPU's `minUniformBufferOffsetAlignment` default).
