@@ -250,22 +250,37 @@ impl ConvscopeApp {
         link
     }
 
-    /// Switch to the CPU for good once the device is lost, and say so.
-    fn check_device_lost(&mut self) {
+    /// Continue in a new eframe (the page restarted its drawing after the GPU device was lost): drop
+    /// what belonged to the old one (textures), keep the view, the photo and the results.
+    pub fn adopt(&mut self, ctx: &egui::Context) {
+        crate::fonts::install(ctx);
+        self.maps = panels::MapsState::default();
+        if let Some(prepared) = self.inference.prepared.as_mut() {
+            prepared.3 = None;
+        }
+    }
+
+    /// Switch to the CPU for good once the device is lost, and say so. True when it was lost just now.
+    fn check_device_lost(&mut self) -> bool {
+        #[cfg_attr(not(target_arch = "wasm32"), allow(unused_mut))]
+        let mut destroyed = None;
         #[cfg(target_arch = "wasm32")]
         if crate::web::LOSE_DEVICE.swap(false, std::sync::atomic::Ordering::Relaxed)
             && let Some(gpu) = &self.gpu
         {
             log::warn!("destroying the GPU device, as asked by the page");
             gpu.destroy();
+            destroyed = Some("the device was destroyed".to_owned());
         }
-        let Some(reason) = self.gpu.as_ref().and_then(GpuContext::lost_reason) else { return };
+        let lost = self.gpu.as_ref().and_then(GpuContext::lost_reason);
+        let Some(reason) = destroyed.or(lost) else { return false };
         log::warn!("GPU device lost ({reason}); falling back to the CPU");
         self.gpu = None;
         self.render_state = None;
         self.maps.forget_gpu_textures();
         self.inference.lose_gpu(&reason);
         self.status = ComputeStatus::CpuFallback { reason: format!("the GPU device was lost: {reason}") };
+        true
     }
 
     /// Draw the whole shell into `ui`.
@@ -342,7 +357,15 @@ impl eframe::App for ConvscopeApp {
         {
             self.open_link(&fragment);
         }
-        self.check_device_lost();
+        if self.check_device_lost() {
+            // eframe draws with the lost device too: the page starts drawing again with WebGL2.
+            #[cfg(target_arch = "wasm32")]
+            {
+                let placeholder = Self::with_parts(self.status.clone(), None);
+                crate::web::restart_without_gpu(std::mem::replace(self, placeholder));
+                return;
+            }
+        }
         self.shell_ui(ui);
         #[cfg(target_arch = "wasm32")]
         {

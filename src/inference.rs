@@ -359,6 +359,10 @@ impl Inference {
                 if self.other.as_ref().is_some_and(|o| o.key != result.key || o.photo != result.photo) {
                     self.other = None;
                 }
+                // The result says itself why the CPU computed it; the note while it ran is done.
+                if result.fallback.is_some() {
+                    self.message = None;
+                }
                 self.result = Some(result);
             }
             Err(e) => self.message = Some(format!("the run failed: {e}")),

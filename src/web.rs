@@ -14,15 +14,14 @@ pub static LOSE_DEVICE: std::sync::atomic::AtomicBool = std::sync::atomic::Atomi
 /// The address's fragment after the user (or a script) changed it: the app opens it at the next frame.
 pub static NEW_FRAGMENT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 
-fn listen_for_hash_changes(ctx: &egui::Context) {
+fn listen_for_hash_changes() {
     let Some(window) = web_sys::window() else { return };
-    let ctx = ctx.clone();
     let handler = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
         let hash = web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
         if let Ok(mut slot) = NEW_FRAGMENT.lock() {
             *slot = Some(hash);
         }
-        ctx.request_repaint();
+        request_repaint();
     });
     window.add_event_listener_with_callback("hashchange", handler.as_ref().unchecked_ref()).ok();
     // The listener lives as long as the page.
@@ -51,8 +50,9 @@ fn check_shaders(cc: &eframe::CreationContext<'_>) {
 
 fn expose_device_loss_hook() {
     let Some(window) = web_sys::window() else { return };
-    let hook = wasm_bindgen::closure::Closure::<dyn Fn()>::new(|| {
+    let hook = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
         LOSE_DEVICE.store(true, std::sync::atomic::Ordering::Relaxed);
+        request_repaint();
     });
     js_sys::Reflect::set(&window, &JsValue::from_str("convscopeLoseDevice"), hook.as_ref()).ok();
     // The hook lives as long as the page.
@@ -62,7 +62,6 @@ fn expose_device_loss_hook() {
 /// Start the app on `<canvas id="the_canvas_id">`. Errors are shown on the page, never swallowed.
 pub async fn start() {
     eframe::WebLogger::init(log::LevelFilter::Info).ok();
-    expose_device_loss_hook();
     let web_probe = probe_webgpu().await;
     log::info!("WebGPU probe: {web_probe:?}");
 
@@ -76,22 +75,44 @@ pub async fn start() {
     }
 }
 
-async fn start_eframe(web_probe: WebGpuProbe) -> Result<(), String> {
+thread_local! {
+    /// The eframe runner drawing the page (replaced when a lost device makes the page restart).
+    static RUNNER: std::cell::RefCell<Option<eframe::WebRunner>> = const { std::cell::RefCell::new(None) };
+    /// The context of the running eframe, for the page's listeners to wake it.
+    static CONTEXT: std::cell::RefCell<Option<egui::Context>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Wake the running app (from a page event).
+fn request_repaint() {
+    CONTEXT.with_borrow(|ctx| {
+        if let Some(ctx) = ctx {
+            ctx.request_repaint();
+        }
+    });
+}
+
+fn canvas() -> Result<web_sys::HtmlCanvasElement, String> {
     let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
-    let canvas = document
+    document
         .get_element_by_id("the_canvas_id")
         .ok_or("the page has no <canvas id=\"the_canvas_id\">")?
         .dyn_into::<web_sys::HtmlCanvasElement>()
-        .map_err(|_| "#the_canvas_id is not a <canvas>")?;
+        .map_err(|_| "#the_canvas_id is not a <canvas>".to_owned())
+}
+
+async fn start_eframe(web_probe: WebGpuProbe) -> Result<(), String> {
     let web_options = eframe::WebOptions { wgpu_options: crate::wgpu_options(), ..Default::default() };
-    eframe::WebRunner::new()
+    let runner = eframe::WebRunner::new();
+    let started = runner
         .start(
-            canvas,
+            canvas()?,
             web_options,
             Box::new(move |cc| {
                 let mut app = ConvscopeApp::new(cc, &web_probe);
-                listen_for_pasted_images(&cc.egui_ctx, &app.inference.inbox);
-                listen_for_hash_changes(&cc.egui_ctx);
+                CONTEXT.set(Some(cc.egui_ctx.clone()));
+                listen_for_pasted_images(&app.inference.inbox);
+                listen_for_hash_changes();
+                expose_device_loss_hook();
                 check_shaders(cc);
                 if let Some(hash) = web_sys::window().and_then(|w| w.location().hash().ok()) {
                     app.open_link(&hash);
@@ -100,7 +121,65 @@ async fn start_eframe(web_probe: WebGpuProbe) -> Result<(), String> {
             }),
         )
         .await
-        .map_err(|err| js_error_text(&err))
+        .map_err(|err| js_error_text(&err));
+    RUNNER.set(Some(runner));
+    started
+}
+
+/// The GPU device the page was drawn with is gone, and eframe cannot draw without it: stop that
+/// eframe, put a fresh canvas in place and start eframe again drawing with WebGL2, handing it `app`
+/// (its view, photo and results; computing on the CPU from now on).
+pub fn restart_without_gpu(app: ConvscopeApp) {
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Some(old) = RUNNER.take() {
+            old.destroy();
+        }
+        let fresh = match replace_canvas() {
+            Ok(canvas) => canvas,
+            Err(e) => {
+                show_loading_text(&format!("the GPU device was lost and the page could not restart: {e}"));
+                return;
+            }
+        };
+        let mut setup = eframe::egui_wgpu::WgpuSetupCreateNew::without_display_handle();
+        setup.instance_descriptor.backends = convscope_gpu::wgpu::Backends::GL;
+        let options = eframe::WebOptions {
+            wgpu_options: eframe::egui_wgpu::WgpuConfiguration { wgpu_setup: setup.into(), ..Default::default() },
+            ..Default::default()
+        };
+        let runner = eframe::WebRunner::new();
+        let started = runner
+            .start(
+                fresh,
+                options,
+                Box::new(move |cc| {
+                    let mut app = app;
+                    app.adopt(&cc.egui_ctx);
+                    CONTEXT.set(Some(cc.egui_ctx.clone()));
+                    Ok(Box::new(app))
+                }),
+            )
+            .await;
+        if let Err(err) = started {
+            show_loading_text(&format!(
+                "the GPU device was lost and the page could not restart: {}",
+                js_error_text(&err)
+            ));
+        }
+        RUNNER.set(Some(runner));
+    });
+}
+
+/// A new `<canvas id="the_canvas_id">` in place of the old one (a canvas keeps the kind of context it
+/// was first given, and the old one had WebGPU's).
+fn replace_canvas() -> Result<web_sys::HtmlCanvasElement, String> {
+    let old = canvas()?;
+    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let fresh: web_sys::HtmlCanvasElement =
+        document.create_element("canvas").map_err(|e| js_error_text(&e))?.dyn_into().map_err(|_| "not a canvas")?;
+    fresh.set_id("the_canvas_id");
+    old.replace_with_with_node_1(&fresh).map_err(|e| js_error_text(&e))?;
+    Ok(fresh)
 }
 
 /// Ask the browser directly what WebGPU it offers, to explain a fallback and to name the adapter
@@ -347,16 +426,18 @@ pub fn pick_image(ctx: &egui::Context, inbox: &crate::assets::Inbox) {
 }
 
 /// Images pasted anywhere on the page go to the photo inbox.
-pub fn listen_for_pasted_images(ctx: &egui::Context, inbox: &crate::assets::Inbox) {
+pub fn listen_for_pasted_images(inbox: &crate::assets::Inbox) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
-    let (ctx, inbox) = (ctx.clone(), inbox.clone());
+    let inbox = inbox.clone();
     let handler = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::ClipboardEvent)>::new(
         move |event: web_sys::ClipboardEvent| {
             let Some(files) = event.clipboard_data().and_then(|data| data.files()) else { return };
             if let Some(file) =
                 (0..files.length()).filter_map(|i| files.get(i)).find(|f| f.type_().starts_with("image/"))
             {
-                read_file_into(file, ctx.clone(), inbox.clone());
+                if let Some(ctx) = CONTEXT.with_borrow(Clone::clone) {
+                    read_file_into(file, ctx, inbox.clone());
+                }
             }
         },
     );
