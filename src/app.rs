@@ -352,6 +352,10 @@ impl ConvscopeApp {
 impl eframe::App for ConvscopeApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         #[cfg(target_arch = "wasm32")]
+        if crate::web::RERUN.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            self.inference.rerun();
+        }
+        #[cfg(target_arch = "wasm32")]
         if let Some(fragment) = crate::web::NEW_FRAGMENT.lock().ok().and_then(|mut f| f.take())
             && fragment.trim_start_matches('#') != self.link()
         {

@@ -198,6 +198,12 @@ impl Inference {
         }
     }
 
+    /// Run the current photo again on the same engine (the result is replaced when the run ends).
+    pub fn rerun(&mut self) {
+        self.running = None;
+        self.result = None;
+    }
+
     /// The device is gone: forget it and what was built on it. A run on it is rerun on the CPU; a
     /// result from it (its maps lived on the GPU) is computed again on the CPU, saying why.
     pub fn lose_gpu(&mut self, reason: &str) {

@@ -48,6 +48,19 @@ fn check_shaders(cc: &eframe::CreationContext<'_>) {
     });
 }
 
+/// Set by `window.convscopeRerun()`: run the current photo again (benchmark scripts time repeated runs).
+pub static RERUN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn expose_rerun_hook() {
+    let Some(window) = web_sys::window() else { return };
+    let hook = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+        RERUN.store(true, std::sync::atomic::Ordering::Relaxed);
+        request_repaint();
+    });
+    js_sys::Reflect::set(&window, &JsValue::from_str("convscopeRerun"), hook.as_ref()).ok();
+    hook.forget();
+}
+
 fn expose_device_loss_hook() {
     let Some(window) = web_sys::window() else { return };
     let hook = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
@@ -113,6 +126,7 @@ async fn start_eframe(web_probe: WebGpuProbe) -> Result<(), String> {
                 listen_for_pasted_images(&app.inference.inbox);
                 listen_for_hash_changes();
                 expose_device_loss_hook();
+                expose_rerun_hook();
                 check_shaders(cc);
                 if let Some(hash) = web_sys::window().and_then(|w| w.location().hash().ok()) {
                     app.open_link(&hash);

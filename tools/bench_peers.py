@@ -5,6 +5,7 @@ Not run in CI. Needs the tools venv plus `pip install onnxruntime onnx onnxscrip
 tract-cli`; run from the repository root after `cargo build --release -p convscope-cli`:
 
     /work/venv/torch/bin/python tools/bench_peers.py   # or any venv with torch, timm, onnxruntime
+    /work/venv/torch/bin/python tools/bench_peers.py --export   # only the ONNX files (tools/bench_web)
 
 For EfficientNet-Lite0 (timm tf_efficientnet_lite0, the zoo's structure; with the default pretrained
 weights where set-up has converted them, as `convscope bench` then uses them too) and MobileNetV2
@@ -110,6 +111,11 @@ def convscope_ms(name, threads):
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
+    if sys.argv[1:2] == ["--export"]:
+        # Only the ONNX files, for tools/bench_web (onnxruntime-web in the browser).
+        for name in sys.argv[2:] or MODELS:
+            print(export(name))
+        return
     print(f"onnxruntime {ort.__version__}, torch {torch.__version__}, {os.cpu_count()} cores\n")
     print("| model | convscope 1 thread | onnxruntime 1 thread | ratio | tract | ratio | convscope all cores | onnxruntime all cores |")
     print("|---|---|---|---|---|---|---|---|")
