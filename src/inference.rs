@@ -142,6 +142,8 @@ pub struct Inference {
     results: u64,
     /// Why the GPU is gone, for the next run's fallback note.
     lost_gpu: Option<String>,
+    /// The next run times each layer whatever it costs ([`Inference::profile_layers`]).
+    profile_next: bool,
 }
 
 enum PretrainedState {
@@ -196,6 +198,13 @@ impl Inference {
         if let Some(result) = self.result.take() {
             self.other = Some(result);
         }
+    }
+
+    /// Run the current photo again, timing each layer even where that costs speed (a GPU without
+    /// timestamp queries: one submission per layer).
+    pub fn profile_layers(&mut self) {
+        self.profile_next = true;
+        self.rerun();
     }
 
     /// Run the current photo again on the same engine (the result is replaced when the run ends).
@@ -279,7 +288,12 @@ impl Inference {
                     )),
                 )
             };
-            match engine.start(input.clone(), capture.clone()) {
+            let started = if std::mem::take(&mut self.profile_next) {
+                engine.start_profiled(input.clone(), capture.clone())
+            } else {
+                engine.start(input.clone(), capture.clone())
+            };
+            match started {
                 Ok(run) => {
                     self.running = Some(Running {
                         key: key.clone(),

@@ -55,12 +55,19 @@ fn by_kind(graph: &Graph, view: &ModelView, result: &RunResult) -> Vec<(&'static
     totals
 }
 
-/// The chart and the shares, under a collapsible heading.
-pub fn time_chart_ui(ui: &mut egui::Ui, view: &mut ModelView, result: &RunResult) {
-    let Ok(model) = view.model.as_ref() else { return };
+/// The chart and the shares, under a collapsible heading. True when the user asks for a profiling run
+/// (an adapter without timestamp queries times layers only by submitting each alone).
+pub fn time_chart_ui(ui: &mut egui::Ui, view: &mut ModelView, result: &RunResult) -> bool {
+    let Ok(model) = view.model.as_ref() else { return false };
     if result.outputs.timing == Timing::Total {
-        ui.weak("No per-layer times: this adapter cannot time single passes (no timestamp queries).");
-        return;
+        ui.weak("No per-layer times: this adapter has no timestamp queries.");
+        return ui
+            .button("⏱ Profile each layer")
+            .on_hover_text(
+                "Run again with each layer submitted alone and waited for: slower than a normal run, \
+                 but it times every layer (the sum is larger than a normal run's time: each layer pays a round trip).",
+            )
+            .clicked();
     }
     let graph = &model.graph;
     let totals = by_kind(graph, view, result);
@@ -126,7 +133,11 @@ pub fn time_chart_ui(ui: &mut egui::Ui, view: &mut ModelView, result: &RunResult
                     view.selected_node = Some(convscope_graph::NodeId(i));
                 }
             }
+            if result.outputs.timing == Timing::Submissions {
+                ui.weak("Profiled: each layer submitted alone and waited for, so each time includes a round trip.");
+            }
         });
+    false
 }
 
 /// The step nearest `point`, in units scaled to the points' spread.

@@ -109,7 +109,7 @@ fn input_ui(ui: &mut egui::Ui, inference: &mut Inference, name: &str, id: &str, 
 fn guesses_ui(
     ui: &mut egui::Ui,
     view: &mut ModelView,
-    inference: &Inference,
+    inference: &mut Inference,
     id: &str,
     variant: &convscope_zoo::Variant,
 ) {
@@ -156,7 +156,9 @@ fn guesses_ui(
         ui.colored_label(ui.visuals().warn_fg_color, format!("computed on the CPU: {why}"));
     }
     ui.add_space(6.0);
-    super::layer_time::time_chart_ui(ui, view, result);
+    if super::layer_time::time_chart_ui(ui, view, result) {
+        inference.profile_layers();
+    }
 }
 
 fn timing_text(result: &RunResult) -> String {

@@ -217,7 +217,7 @@ pub fn run(entry: &ModelEntry, args: &RunArgs<'_>, out: &mut impl std::io::Write
 }
 
 /// Every captured map on the host: the CPU engine's as they are, the GPU engine's read back in one go.
-fn host_maps(outputs: &Outputs) -> Result<Vec<Option<Tensor>>> {
+pub fn host_maps(outputs: &Outputs) -> Result<Vec<Option<Tensor>>> {
     let Some(maps) = outputs.device.as_ref().and_then(|d| d.as_any().downcast_ref::<GpuMaps>()) else {
         return Ok(outputs.activations.clone());
     };
@@ -226,7 +226,8 @@ fn host_maps(outputs: &Outputs) -> Result<Vec<Option<Tensor>>> {
 }
 
 /// `convscope bench`: time `iters` runs of an engine at the model's default input (after `warmup`).
-/// Per step: the CPU engine's wall clock per step, or the GPU's timestamps where the adapter has them.
+/// Per step: the CPU engine's wall clock per step, or the GPU's timestamps where the adapter has them
+/// (else, with `layers`, one profiling run that submits each step alone).
 // The CLI is native-only, where std::time::Instant (which web_time re-exports natively) is fine.
 #[allow(clippy::disallowed_methods, clippy::disallowed_types)]
 pub fn bench(
@@ -260,6 +261,16 @@ pub fn bench(
         timing = outputs.timing;
         for (total, ms) in per_node.iter_mut().zip(&outputs.step_ms) {
             *total += ms.unwrap_or(0.0) / iters.max(1) as f64;
+        }
+    }
+    if timing == convscope_engine::Timing::Total && layers > 0 {
+        // No timestamps: one more run, each step submitted alone, for the per-step figures.
+        let mut run = engine.start_profiled(input.clone(), Capture::Output)?;
+        while run.advance(None)? != convscope_engine::Status::Done {}
+        let outputs = run.finish()?;
+        timing = outputs.timing;
+        for (total, ms) in per_node.iter_mut().zip(&outputs.step_ms) {
+            *total = ms.unwrap_or(0.0);
         }
     }
     let mut by_kind: BTreeMap<String, (f64, usize)> = BTreeMap::new();

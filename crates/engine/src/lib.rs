@@ -191,6 +191,15 @@ pub trait Engine {
     fn absorbs(&self, node: NodeId) -> &[NodeId];
     /// Start a run on `input` (already preprocessed, CHW).
     fn start(&self, input: Tensor, capture: Capture) -> Result<Box<dyn Run>, EngineError>;
+    /// Start a run that times every step even where that costs speed (a GPU without timestamp queries
+    /// submits each step alone and waits for it: [`Timing::Submissions`]).
+    fn start_profiled(&self, input: Tensor, capture: Capture) -> Result<Box<dyn Run>, EngineError> {
+        self.start(input, capture)
+    }
+    /// Whether a plain [`Engine::start`] run already times each step.
+    fn times_steps(&self) -> bool {
+        true
+    }
 
     /// Run to the end (blocking; native builds).
     fn run(&self, input: Tensor, capture: Capture) -> Result<Outputs, EngineError> {

@@ -6,7 +6,13 @@
 //! Natively this runs on whatever adapter wgpu finds (lavapipe in CI, where a missing adapter fails
 //! the test: `CONVSCOPE_REQUIRE_GPU=1`).
 
-#![allow(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::disallowed_methods,
+    clippy::disallowed_types
+)]
 
 use convscope_engine::{Capture, Tensor};
 use convscope_gpu::{ConvKernels, EngineOptions, GpuContext, GpuEngine, GpuMaps};
@@ -300,4 +306,41 @@ fn ghostnet_at_224() {
 #[test]
 fn efficientnet_lite0_at_224() {
     at_224("efficientnet_lite0");
+}
+
+/// Without timestamps, a profiling run submits each step alone: every step that dispatches work gets a
+/// time, the total is their sum, and the logits are the plain run's.
+#[test]
+fn profiling_by_submission_times_every_step() {
+    use convscope_engine::{Engine, Status, Timing};
+    let Some(ctx) = gpu() else { return };
+    let entry = convscope_zoo::find("shufflenet_v2_x1_0").expect("zoo");
+    let graph = entry.build(&Variant { resolution: 64, ..entry.default }).expect("builds");
+    let weights = synthetic::init(&graph, 5);
+    let shape = graph.input_shape();
+    let input =
+        Tensor::new(shape, synthetic::unit_values(5, "input", shape.checked_numel().expect("size"))).expect("input");
+    let options = EngineOptions { timestamps: false, ..EngineOptions::default() };
+    let engine = GpuEngine::with_options(&ctx, &graph, &weights, options).expect("engine");
+    assert!(!engine.times_steps(), "timestamps are off");
+    let plain = engine.run(input.clone(), Capture::Output).expect("plain run");
+    assert_eq!(plain.timing, Timing::Total);
+    assert!(plain.step_ms.iter().all(Option::is_none));
+
+    let mut run = Engine::start_profiled(&engine, input, Capture::Output).expect("profiled run");
+    let mut advances = 0;
+    // Stepped as the app steps it (a deadline per frame), not blocking.
+    while run.advance(Some(web_time::Instant::now() + web_time::Duration::from_millis(5))).expect("advance")
+        != Status::Done
+    {
+        advances += 1;
+        assert!(advances < 1_000_000, "the profiling run never finished");
+    }
+    let profiled = run.finish().expect("outputs");
+    assert_eq!(profiled.timing, Timing::Submissions);
+    assert_eq!(profiled.output.data, plain.output.data, "a profiling run computes the same logits");
+    let timed = profiled.step_ms.iter().flatten().count();
+    assert_eq!(timed, engine.dispatching_steps(), "every step that dispatches work is timed");
+    let sum: f64 = profiled.step_ms.iter().flatten().sum();
+    assert!((profiled.total_ms - sum).abs() < 1e-9 && sum > 0.0, "total {} vs sum {sum}", profiled.total_ms);
 }

@@ -191,7 +191,18 @@ impl GpuEngine {
 
     /// Start a run on `input` (preprocessed, CHW).
     pub fn start(&self, input: Tensor, capture: Capture) -> Result<GpuRun, EngineError> {
-        GpuRun::new(self.clone(), input, capture)
+        GpuRun::new(self.clone(), input, capture, run::Mode::Whole)
+    }
+
+    /// Start a run that times every step: with timestamps where the device has them, else by submitting
+    /// each step alone and waiting for it (slower; the per-layer view's profiling mode).
+    pub fn start_profiled(&self, input: Tensor, capture: Capture) -> Result<GpuRun, EngineError> {
+        GpuRun::new(self.clone(), input, capture, run::Mode::ProfileSubmissions)
+    }
+
+    /// Whether a plain run times each step (the device has timestamp queries and they are on).
+    pub fn times_steps(&self) -> bool {
+        self.inner.timestamps
     }
 
     /// Distinct pipelines this engine uses.
@@ -201,6 +212,11 @@ impl GpuEngine {
         seen.sort_by_key(|k| format!("{k:?}"));
         seen.dedup();
         seen.len()
+    }
+
+    /// How many steps dispatch work (the others are the input, fused nodes and aliases).
+    pub fn dispatching_steps(&self) -> usize {
+        self.inner.lowered.steps.iter().filter(|s| !s.dispatches.is_empty()).count()
     }
 
     /// Per step, how many dispatches compute it.
@@ -230,6 +246,14 @@ impl convscope_engine::Engine for GpuEngine {
 
     fn start(&self, input: Tensor, capture: Capture) -> Result<Box<dyn convscope_engine::Run>, EngineError> {
         Ok(Box::new(GpuEngine::start(self, input, capture)?))
+    }
+
+    fn start_profiled(&self, input: Tensor, capture: Capture) -> Result<Box<dyn convscope_engine::Run>, EngineError> {
+        Ok(Box::new(GpuEngine::start_profiled(self, input, capture)?))
+    }
+
+    fn times_steps(&self) -> bool {
+        GpuEngine::times_steps(self)
     }
 }
 

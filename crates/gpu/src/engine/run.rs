@@ -19,8 +19,21 @@ use crate::readback::PendingRead;
 
 type ErrorFuture = Pin<Box<dyn Future<Output = Option<wgpu::Error>>>>;
 
+/// When a submitted step's work was done (set by `on_submitted_work_done`).
+type DoneAt = Arc<std::sync::Mutex<Option<web_time::Instant>>>;
+
 enum State {
     Ready,
+    /// One submission per step, each waited for before the next (adapters without timestamps): the
+    /// per-step times of a profiling run.
+    Profiling {
+        /// Index into the steps that dispatch work: the next to submit.
+        next: usize,
+        /// The step in flight: its node, when it was submitted, when its work was done.
+        in_flight: Option<(NodeId, web_time::Instant, DoneAt)>,
+        step_ms: Vec<Option<f64>>,
+        errors: Vec<ErrorFuture>,
+    },
     Submitted {
         logits: PendingRead,
         timestamps: Option<PendingRead>,
@@ -28,6 +41,8 @@ enum State {
         submitted: web_time::Instant,
         logits_data: Option<Vec<f32>>,
         timestamp_data: Option<Vec<u8>>,
+        /// Per-step times already measured by a profiling run.
+        profiled: Option<Vec<Option<f64>>>,
     },
     Done(Box<Outputs>),
     Taken,
@@ -43,12 +58,21 @@ pub struct GpuRun {
     state: State,
 }
 
+/// How a run measures its steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// One command buffer; per-step timestamps where the device has them.
+    Whole,
+    /// Without timestamps, one submission per step, each waited for (slower; for the per-layer view).
+    ProfileSubmissions,
+}
+
 fn device_error(e: impl std::fmt::Display) -> EngineError {
     EngineError::Device(e.to_string())
 }
 
 impl GpuRun {
-    pub(super) fn new(engine: GpuEngine, input: Tensor, capture: Capture) -> Result<Self, EngineError> {
+    pub(super) fn new(engine: GpuEngine, input: Tensor, capture: Capture, mode: Mode) -> Result<Self, EngineError> {
         let inner = &engine.inner;
         let lowered = &inner.lowered;
         if input.shape != lowered.input {
@@ -144,7 +168,12 @@ impl GpuRun {
             }
             bind_groups.push(groups);
         }
-        Ok(Self { engine, values, bind_groups, capture, state: State::Ready })
+        let state = if mode == Mode::ProfileSubmissions && !inner.timestamps {
+            State::Profiling { next: 0, in_flight: None, step_ms: vec![None; n], errors: Vec::new() }
+        } else {
+            State::Ready
+        };
+        Ok(Self { engine, values, bind_groups, capture, state })
     }
 
     /// Encode every step into one command buffer and submit it, with the read-backs.
@@ -163,21 +192,8 @@ impl GpuRun {
                 count: (2 * passes).max(2),
             })
         });
-        let record = |pass: &mut wgpu::ComputePass<'_>, step: usize| {
-            let (Some(s), Some(groups), Some(pipelines)) =
-                (lowered.steps.get(step), self.bind_groups.get(step), inner.pipelines.get(step))
-            else {
-                return;
-            };
-            for ((d, group), (pipeline, _)) in s.dispatches.iter().zip(groups).zip(pipelines) {
-                pass.set_pipeline(pipeline);
-                pass.set_bind_group(0, group, &[]);
-                pass.dispatch_workgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
-            }
-        };
-        let working: Vec<usize> = (0..lowered.steps.len())
-            .filter(|&i| lowered.steps.get(i).is_some_and(|s| !s.dispatches.is_empty()))
-            .collect();
+        let record = |pass: &mut wgpu::ComputePass<'_>, step: usize| self.record(pass, step);
+        let working = self.working();
         match &query_set {
             // One pass per step, timed at its start and end.
             Some(set) => {
@@ -229,10 +245,136 @@ impl GpuRun {
             t.request();
         }
         let errors: Vec<ErrorFuture> = vec![Box::pin(memory.pop()), Box::pin(validation.pop())];
-        Ok(State::Submitted { logits, timestamps, errors, submitted, logits_data: None, timestamp_data: None })
+        Ok(State::Submitted {
+            logits,
+            timestamps,
+            errors,
+            submitted,
+            logits_data: None,
+            timestamp_data: None,
+            profiled: None,
+        })
     }
 
-    fn outputs(&self, logits: Vec<f32>, timestamps: Option<Vec<u8>>, wall_ms: f64) -> Result<Outputs, EngineError> {
+    /// Record step `step`'s dispatches into `pass`.
+    fn record(&self, pass: &mut wgpu::ComputePass<'_>, step: usize) {
+        let inner = &self.engine.inner;
+        let (Some(s), Some(groups), Some(pipelines)) =
+            (inner.lowered.steps.get(step), self.bind_groups.get(step), inner.pipelines.get(step))
+        else {
+            return;
+        };
+        for ((d, group), (pipeline, _)) in s.dispatches.iter().zip(groups).zip(pipelines) {
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, group, &[]);
+            pass.dispatch_workgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+        }
+    }
+
+    /// The steps that dispatch work, in order.
+    fn working(&self) -> Vec<usize> {
+        let steps = &self.engine.inner.lowered.steps;
+        (0..steps.len()).filter(|&i| steps.get(i).is_some_and(|s| !s.dispatches.is_empty())).collect()
+    }
+
+    /// Submit step `step` alone; returns when its work was done (set by the queue's callback) and the
+    /// error scopes around it.
+    fn submit_one(&self, step: usize) -> (DoneAt, [ErrorFuture; 2]) {
+        let inner = &self.engine.inner;
+        let device = &inner.ctx.device;
+        let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let memory = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("step") });
+        {
+            let mut pass =
+                encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
+            self.record(&mut pass, step);
+        }
+        inner.ctx.queue.submit([encoder.finish()]);
+        let done: DoneAt = Arc::default();
+        let flag = done.clone();
+        inner.ctx.queue.on_submitted_work_done(move || {
+            if let Ok(mut at) = flag.lock() {
+                *at = Some(web_time::Instant::now());
+            }
+        });
+        (done, [Box::pin(memory.pop()), Box::pin(validation.pop())])
+    }
+
+    /// A profiling run: submit the steps one by one, each after the previous one's work was done, until
+    /// `deadline`; then the read-back of the logits.
+    fn profile(&mut self, deadline: Option<web_time::Instant>) -> Result<(), EngineError> {
+        let working = self.working();
+        let ctx = self.engine.inner.ctx.clone();
+        loop {
+            let State::Profiling { next, in_flight, step_ms, errors } = &mut self.state else { return Ok(()) };
+            if let Some((node, submitted, done)) = in_flight {
+                let poll = if deadline.is_none() { wgpu::PollType::wait_indefinitely() } else { wgpu::PollType::Poll };
+                let _ = ctx.device.poll(poll);
+                let finished = done.lock().ok().and_then(|at| *at);
+                match finished {
+                    Some(at) => {
+                        if let Some(slot) = step_ms.get_mut(node.0) {
+                            *slot = Some(at.saturating_duration_since(*submitted).as_secs_f64() * 1e3);
+                        }
+                        *in_flight = None;
+                    }
+                    None if deadline.is_none() => continue,
+                    None => return Ok(()),
+                }
+            }
+            if let Some(&step) = working.get(*next) {
+                let node = self.engine.inner.lowered.steps.get(step).map_or(NodeId(step), |s| s.node);
+                let submitted = web_time::Instant::now();
+                let (done, scopes) = self.submit_one(step);
+                let State::Profiling { next, in_flight, errors, .. } = &mut self.state else { return Ok(()) };
+                errors.extend(scopes);
+                *in_flight = Some((node, submitted, done));
+                *next += 1;
+                if deadline.is_some_and(|d| web_time::Instant::now() >= d) {
+                    return Ok(());
+                }
+                continue;
+            }
+            // Every step ran: read the logits back (the steps are already on the queue, in order).
+            let step_ms = std::mem::take(step_ms);
+            let pending = std::mem::take(errors);
+            let inner = &self.engine.inner;
+            let lowered = &inner.lowered;
+            let device = &ctx.device;
+            let output = lowered.value_of.get(lowered.output.0).copied().unwrap_or(lowered.output);
+            let out_buffer = self
+                .values
+                .get(output.0)
+                .cloned()
+                .flatten()
+                .ok_or_else(|| EngineError::Internal("the output has no buffer".into()))?;
+            let out_len = lowered.shapes.get(lowered.output.0).and_then(|s| s.checked_numel()).unwrap_or(0);
+            let mut encoder =
+                device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("read logits") });
+            let logits = PendingRead::encode(device, &mut encoder, &out_buffer, 0, out_len as u64 * 4);
+            inner.ctx.queue.submit([encoder.finish()]);
+            logits.request();
+            self.state = State::Submitted {
+                logits,
+                timestamps: None,
+                errors: pending,
+                submitted: web_time::Instant::now(),
+                logits_data: None,
+                timestamp_data: None,
+                profiled: Some(step_ms),
+            };
+            return Ok(());
+        }
+    }
+
+    fn outputs(
+        &self,
+        logits: Vec<f32>,
+        timestamps: Option<Vec<u8>>,
+        profiled: Option<Vec<Option<f64>>>,
+        wall_ms: f64,
+    ) -> Result<Outputs, EngineError> {
         let inner = &self.engine.inner;
         let lowered = &inner.lowered;
         let n = lowered.steps.len();
@@ -241,8 +383,14 @@ impl GpuRun {
         logits.truncate(out_shape.checked_numel().unwrap_or(0));
         let output = Tensor::new(out_shape, logits)?;
         let mut step_ms = vec![None; n];
-        let (timing, total_ms) = match timestamps {
-            Some(bytes) => {
+        let (timing, total_ms) = match (timestamps, profiled) {
+            (_, Some(profiled)) => {
+                let total = profiled.iter().flatten().sum();
+                step_ms = profiled;
+                step_ms.resize(n, None);
+                (Timing::Submissions, total)
+            }
+            (Some(bytes), None) => {
                 let ticks: Vec<u64> =
                     bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect();
                 let period = f64::from(inner.ctx.queue.get_timestamp_period()) * 1e-6; // ms per tick
@@ -269,7 +417,7 @@ impl GpuRun {
                     (Timing::Total, wall_ms)
                 }
             }
-            None => (Timing::Total, wall_ms),
+            (None, None) => (Timing::Total, wall_ms),
         };
         let maps = GpuMaps::new(
             inner.ctx.clone(),
@@ -316,10 +464,26 @@ impl convscope_engine::Run for GpuRun {
         if matches!(self.state, State::Ready) {
             self.state = self.submit()?;
         }
+        if matches!(self.state, State::Profiling { .. }) {
+            self.profile(deadline)?;
+            if let State::Profiling { errors, .. } = &mut self.state {
+                let mut pending = Vec::with_capacity(errors.len());
+                for mut future in errors.drain(..) {
+                    match poll_now(&mut future) {
+                        Some(Some(error)) => return Err(EngineError::Device(error.to_string())),
+                        Some(None) => {}
+                        None => pending.push(future),
+                    }
+                }
+                *errors = pending;
+                return Ok(Status::Working);
+            }
+        }
         let blocking = deadline.is_none();
         let poll = if blocking { wgpu::PollType::wait_indefinitely() } else { wgpu::PollType::Poll };
         let _ = ctx.device.poll(poll);
-        let State::Submitted { logits, timestamps, errors, submitted, logits_data, timestamp_data } = &mut self.state
+        let State::Submitted { logits, timestamps, errors, submitted, logits_data, timestamp_data, profiled } =
+            &mut self.state
         else {
             return Ok(match self.state {
                 State::Done(_) => Status::Done,
@@ -356,15 +520,20 @@ impl convscope_engine::Run for GpuRun {
         let wall_ms = submitted.elapsed().as_secs_f64() * 1e3;
         let logits = logits_data.take().unwrap_or_default();
         let stamps = timestamp_data.take();
-        let outputs = self.outputs(logits, stamps, wall_ms)?;
+        let profiled = profiled.take();
+        let outputs = self.outputs(logits, stamps, profiled, wall_ms)?;
         self.state = State::Done(Box::new(outputs));
         Ok(Status::Done)
     }
 
     fn progress(&self) -> (usize, usize) {
         let n = self.engine.inner.lowered.steps.len();
-        match self.state {
+        match &self.state {
             State::Done(_) | State::Taken => (n, n),
+            State::Profiling { next, .. } => {
+                let working = self.working();
+                (working.get(*next).copied().unwrap_or(n), n)
+            }
             _ => (0, n),
         }
     }
