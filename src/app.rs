@@ -12,12 +12,16 @@ pub enum Tab {
     Build,
     Layers,
     Run,
+    Ghost,
+    Shuffle,
+    Separable,
     Compare,
     About,
 }
 
 impl Tab {
-    pub const ALL: [Self; 5] = [Self::Build, Self::Layers, Self::Run, Self::Compare, Self::About];
+    pub const ALL: [Self; 8] =
+        [Self::Build, Self::Layers, Self::Run, Self::Ghost, Self::Shuffle, Self::Separable, Self::Compare, Self::About];
 
     /// The name in links.
     pub fn name(self) -> &'static str {
@@ -25,6 +29,9 @@ impl Tab {
             Self::Build => "build",
             Self::Layers => "layers",
             Self::Run => "run",
+            Self::Ghost => "ghost",
+            Self::Shuffle => "shuffle",
+            Self::Separable => "dsc",
             Self::Compare => "compare",
             Self::About => "about",
         }
@@ -39,6 +46,9 @@ impl Tab {
             Self::Build => "Build",
             Self::Layers => "Layers",
             Self::Run => "Run",
+            Self::Ghost => "Ghost lab",
+            Self::Shuffle => "Shuffle",
+            Self::Separable => "Depthwise separable",
             Self::Compare => "Compare",
             Self::About => "About",
         }
@@ -60,6 +70,9 @@ pub struct ConvscopeApp {
     /// The photo, the run and its results.
     pub inference: crate::inference::Inference,
     maps: panels::MapsState,
+    ghost_lab: panels::GhostLabState,
+    pub shuffle_lab: panels::ShuffleLabState,
+    separable_lab: panels::SeparableLabState,
     /// The comparison chart's data, built the first time the tab opens.
     zoo_points: Option<Vec<panels::ZooPoint>>,
     /// A message for the status bar (e.g. a link that named an unknown model).
@@ -102,6 +115,9 @@ impl ConvscopeApp {
             table: panels::TableState::default(),
             inference,
             maps: panels::MapsState::default(),
+            ghost_lab: panels::GhostLabState::default(),
+            shuffle_lab: panels::ShuffleLabState::default(),
+            separable_lab: panels::SeparableLabState::default(),
             zoo_points: None,
             notice: None,
             #[cfg(target_arch = "wasm32")]
@@ -113,11 +129,12 @@ impl ConvscopeApp {
         &self.status
     }
 
-    /// Open what a link fragment names: `model=<id>&tab=<build|layers|run|compare|about>&width=<α>&groups=<g>&t=<expansion>&ghost=<s>,<d>&channels=<in>,<out>&mitchell=1&res=<px>&sample=<file>&engine=<cpu|webgpu>`.
+    /// Open what a link fragment names: `model=<id>&tab=<build|layers|run|ghost|shuffle|dsc|compare|about>&layer=<node>&width=<α>&groups=<g>&t=<expansion>&ghost=<s>,<d>&channels=<in>,<out>&mitchell=1&res=<px>&sample=<file>&engine=<cpu|webgpu>`.
     /// Unknown or malformed parts are ignored with a message in the status bar, never a failure.
     pub fn open_link(&mut self, fragment: &str) {
         let mut problems = Vec::new();
         let mut variant_changed = false;
+        let mut layer = None;
         for pair in fragment.trim_start_matches('#').split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             match key {
@@ -196,6 +213,9 @@ impl ConvscopeApp {
                     "webgpu" | "gpu" => self.inference.choose_backend(convscope_engine::Backend::Gpu),
                     _ => problems.push(format!("engine {value:?} ignored (cpu or webgpu)")),
                 },
+                "layer" => {
+                    layer = Some(value.to_owned());
+                }
                 "res" => match value.parse::<usize>() {
                     Ok(r) if (1..=4096).contains(&r) => {
                         self.view.variant.resolution = r;
@@ -208,6 +228,13 @@ impl ConvscopeApp {
         }
         if variant_changed {
             self.view.rebuild();
+        }
+        // After the model and its variant: the layer is a node of that graph.
+        if let Some(name) = layer {
+            match self.view.model.as_ref().ok().and_then(|m| m.graph.find(&name)) {
+                Some(node) => self.view.selected_node = Some(node),
+                None => problems.push(format!("no layer {name:?} in this model")),
+            }
         }
         self.notice = (!problems.is_empty()).then(|| format!("Link: {}", problems.join("; ")));
     }
@@ -246,6 +273,11 @@ impl ConvscopeApp {
         }
         if self.inference.prefer_cpu {
             link.push_str("&engine=cpu");
+        }
+        if let (Some(node), Ok(model)) = (self.view.selected_node, self.view.model.as_ref())
+            && let Some(n) = model.graph.node(node)
+        {
+            link.push_str(&format!("&layer={}", n.name));
         }
         link
     }
@@ -333,6 +365,11 @@ impl ConvscopeApp {
                     &mut self.maps,
                     self.render_state.as_ref(),
                 ),
+                Tab::Ghost => panels::ghost_lab_ui(ui, &mut self.view, &mut self.inference, &mut self.ghost_lab),
+                Tab::Shuffle => {
+                    panels::shuffle_lab_ui(ui, &mut self.view, &mut self.inference, &mut self.shuffle_lab);
+                }
+                Tab::Separable => panels::separable_lab_ui(ui, &mut self.separable_lab),
                 Tab::Compare => {
                     let points = self.zoo_points.get_or_insert_with(|| panels::zoo_points(&self.view));
                     panels::compare_ui(ui, &mut self.view, points);

@@ -8,6 +8,7 @@ mod assets;
 mod colormap;
 pub mod compute_status;
 mod fonts;
+mod host_maps;
 pub mod inference;
 pub mod model_view;
 #[cfg(not(target_arch = "wasm32"))]

@@ -448,10 +448,9 @@ pub fn listen_for_pasted_images(inbox: &crate::assets::Inbox) {
             let Some(files) = event.clipboard_data().and_then(|data| data.files()) else { return };
             if let Some(file) =
                 (0..files.length()).filter_map(|i| files.get(i)).find(|f| f.type_().starts_with("image/"))
+                && let Some(ctx) = CONTEXT.with_borrow(Clone::clone)
             {
-                if let Some(ctx) = CONTEXT.with_borrow(Clone::clone) {
-                    read_file_into(file, ctx, inbox.clone());
-                }
+                read_file_into(file, ctx, inbox.clone());
             }
         },
     );

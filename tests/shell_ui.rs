@@ -11,31 +11,8 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 
-fn harness_with(status: ComputeStatus) -> Harness<'static, ConvscopeApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .wgpu()
-        .build_eframe(move |cc| ConvscopeApp::with_status(&cc.egui_ctx, status))
-}
-
-fn fixed_gpu_status() -> ComputeStatus {
-    // A fixed adapter so the snapshots do not depend on the machine's driver version.
-    ComputeStatus::Gpu(convscope_gpu::AdapterSummary {
-        name: "Example GPU".to_owned(),
-        backend: "WebGPU".to_owned(),
-        device_type: "integrated GPU".to_owned(),
-        software: false,
-        driver: String::new(),
-        limits: convscope_gpu::adapter::ComputeLimits::from_wgpu(&convscope_gpu::wgpu::Limits::default()),
-    })
-}
-
-fn app_on(tab: Tab) -> Harness<'static, ConvscopeApp> {
-    let mut harness = harness_with(fixed_gpu_status());
-    harness.state_mut().tab = tab;
-    harness.run();
-    harness
-}
+mod common;
+use common::{app_on, harness_with, run_to_end};
 
 #[test]
 fn shell_has_its_panels_and_backend_badge() {
@@ -264,22 +241,6 @@ fn snapshot_block_with_knobs() {
     harness.state_mut().open_link("model=block_ghost_bottleneck&tab=layers&channels=64,64&t=4&ghost=3,5&res=28");
     harness.run();
     harness.snapshot("block_with_knobs");
-}
-
-/// Frames until the current run has finished (the engine advances ~25 ms per frame).
-fn run_to_end(harness: &mut Harness<'static, ConvscopeApp>) {
-    for _ in 0..2000 {
-        harness.step();
-        let state = harness.state();
-        let current = state.view.entry().map(|e| e.id);
-        if state.inference.result.as_ref().is_some_and(|r| Some(r.key.id) == current)
-            && state.inference.progress().is_none()
-        {
-            harness.run();
-            return;
-        }
-    }
-    panic!("the run did not finish");
 }
 
 #[test]

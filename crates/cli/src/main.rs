@@ -6,9 +6,14 @@
 //! convscope run <id> (--image P | --input x.npy) [--weights F] [--backend cpu|gpu] [--top 5] [--json] [--dump-logits out.npy] [--dump-activations DIR]
 //! convscope bench <id> [--backend cpu|gpu] [--iters N]
 //! convscope convert <checkpoint> <out.safetensors> --model <id> [--rename efficientnet-pytorch] [--half]
+//! convscope shuffle --channels C --groups G [--format text|json]
+//! convscope dsc --channels M,N --kernel K --resolution D [--format text|json]
+//! convscope similarity <id> (--image X | --input x.npy) [--weights W] --layer <node> [--top K] [--threshold T] [--format text|json]
+//! convscope ghost <id> (--image X | --input x.npy) [--weights W] [--format text|json]
 //! ```
 
 mod infer;
+mod insight;
 mod npy;
 
 /// Maps aligned to cache lines (see `convscope_cpu::alloc`).
@@ -139,6 +144,117 @@ enum Command {
         #[arg(long)]
         half: bool,
     },
+    /// The channel-shuffle permutation and what two stacked group convolutions connect with and without it.
+    Shuffle {
+        #[arg(long)]
+        channels: usize,
+        #[arg(long)]
+        groups: usize,
+        #[arg(long, value_enum, default_value_t = Brief::Text)]
+        format: Brief,
+    },
+    /// Parameters and MACs of a standard convolution and its depthwise-separable factorization.
+    Dsc {
+        /// Input and output channels M,N.
+        #[arg(long, value_delimiter = ',')]
+        channels: Vec<usize>,
+        /// Kernel side D_K.
+        #[arg(long)]
+        kernel: usize,
+        /// Map side D_F (stride 1, the size kept).
+        #[arg(long)]
+        resolution: usize,
+        #[arg(long, value_enum, default_value_t = Brief::Text)]
+        format: Brief,
+    },
+    /// Cosine similarity of every pair of channels of one layer's map on a photo, its near-duplicate
+    /// pairs and the share of channels with a twin.
+    Similarity {
+        id: String,
+        #[command(flatten)]
+        on: PhotoArgs,
+        /// A node name, as `convscope table <id>` and `run --dump-activations` name them.
+        #[arg(long)]
+        layer: String,
+        /// How many of the most similar pairs to list.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// The cosine at which a channel counts as having a twin.
+        #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
+        threshold: f32,
+        #[arg(long, value_enum, default_value_t = Brief::Text)]
+        format: Brief,
+    },
+    /// Every Ghost module on a photo: each ghost map with the intrinsic map it is made from and their
+    /// cosine similarity.
+    Ghost {
+        id: String,
+        #[command(flatten)]
+        on: PhotoArgs,
+        #[arg(long, value_enum, default_value_t = Brief::Text)]
+        format: Brief,
+    },
+}
+
+/// The photo, weights and engine of `similarity` and `ghost`.
+#[derive(clap::Args)]
+struct PhotoArgs {
+    /// A photo (PNG, JPEG, WebP, GIF, BMP), preprocessed per the model's input spec.
+    #[arg(long, required_unless_present = "input")]
+    image: Option<PathBuf>,
+    /// A float32 NCHW tensor that bypasses preprocessing.
+    #[arg(long, conflicts_with = "image")]
+    input: Option<PathBuf>,
+    /// A checkpoint; default: the model's pretrained weights, or seeded untrained ones.
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Width multiplier (models whose width can vary); the weights must be for that width.
+    #[arg(long, allow_negative_numbers = true)]
+    width: Option<f64>,
+    /// Input resolution in pixels (square input).
+    #[arg(long, allow_negative_numbers = true)]
+    resolution: Option<usize>,
+    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    backend: Backend,
+}
+
+impl PhotoArgs {
+    fn photo(&self, entry: &convscope_zoo::ModelEntry) -> Result<insight::Photo<'_>> {
+        Ok(insight::Photo {
+            image: self.image.as_deref(),
+            npy: self.input.as_deref(),
+            weights: self.weights.as_deref(),
+            backend: self.backend.into(),
+            variant: variant(entry, self.width, self.resolution)?,
+        })
+    }
+}
+
+/// A model's default variant at another width or resolution, checked.
+fn variant(entry: &convscope_zoo::ModelEntry, width: Option<f64>, resolution: Option<usize>) -> Result<Variant> {
+    if width.is_some() && !entry.width {
+        bail!("{} has no width multiplier; its widths are fixed by the paper", entry.id);
+    }
+    if let Some(w) = width
+        && !(w.is_finite() && w > 0.0 && w <= 16.0)
+    {
+        bail!("--width must be a number in (0, 16], got {w}");
+    }
+    if resolution == Some(0) || resolution.is_some_and(|r| r > 4096) {
+        bail!("--resolution must be in 1..=4096");
+    }
+    Ok(Variant {
+        width: width.unwrap_or(entry.default.width),
+        resolution: resolution.unwrap_or(entry.default.resolution),
+        ..entry.default
+    })
+}
+
+/// Output of the insight commands.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Brief {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -313,22 +429,7 @@ fn run(cli: Cli) -> Result<()> {
             backend,
         } => {
             let entry = find(&id)?;
-            if width.is_some() && !entry.width {
-                bail!("{id} has no width multiplier; its widths are fixed by the paper");
-            }
-            if let Some(w) = width
-                && !(w.is_finite() && w > 0.0 && w <= 16.0)
-            {
-                bail!("--width must be a number in (0, 16], got {w}");
-            }
-            if resolution == Some(0) || resolution.is_some_and(|r| r > 4096) {
-                bail!("--resolution must be in 1..=4096");
-            }
-            let variant = Variant {
-                width: width.unwrap_or(entry.default.width),
-                resolution: resolution.unwrap_or(entry.default.resolution),
-                ..entry.default
-            };
+            let variant = variant(&entry, width, resolution)?;
             let args = infer::RunArgs {
                 variant,
                 image: image.as_deref(),
@@ -350,6 +451,28 @@ fn run(cli: Cli) -> Result<()> {
             let entry = find(&model)?;
             let summary = infer::convert(&entry, &input, &output, rename, half)?;
             writeln!(stdout, "{summary}")?;
+        }
+        Command::Shuffle { channels, groups, format } => {
+            insight::shuffle(channels, groups, format == Brief::Json, &mut stdout)?;
+        }
+        Command::Dsc { channels, kernel, resolution, format } => {
+            insight::dsc(&channels, kernel, resolution, format == Brief::Json, &mut stdout)?;
+        }
+        Command::Similarity { id, on, layer, top, threshold, format } => {
+            let entry = find(&id)?;
+            insight::similarity(
+                &entry,
+                &on.photo(&entry)?,
+                &layer,
+                top,
+                threshold,
+                format == Brief::Json,
+                &mut stdout,
+            )?;
+        }
+        Command::Ghost { id, on, format } => {
+            let entry = find(&id)?;
+            insight::ghost(&entry, &on.photo(&entry)?, format == Brief::Json, &mut stdout)?;
         }
     }
     Ok(())

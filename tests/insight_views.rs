@@ -1,0 +1,82 @@
+//! egui_kittest tests of the insight views — the Ghost lab, the shuffle explorer and the
+//! depthwise-separable lesson — on real runs of the engine, reached by tab and by link, with rendered
+//! snapshots (tests/snapshots/*.png; `UPDATE_SNAPSHOTS=1` rewrites them after a deliberate UI change).
+
+#![allow(clippy::panic, clippy::expect_used)]
+
+use convscope::Tab;
+use egui_kittest::kittest::Queryable as _;
+
+mod common;
+use common::{app_on, run_to_end};
+
+#[test]
+fn the_ghost_lab_compares_channels_and_pairs_ghosts_on_a_photo() {
+    let mut harness = app_on(Tab::Build);
+    harness.state_mut().open_link("model=ghostnet_100&tab=ghost");
+    assert_eq!(harness.state().tab, Tab::Ghost);
+    let ctx = harness.ctx.clone();
+    harness.state_mut().inference.load_sample(&ctx, "coffee.png");
+    run_to_end(&mut harness);
+    for _ in 0..5 {
+        harness.run();
+    }
+    // No pretrained GhostNet here: the lab says the maps come from random filters.
+    harness.get_by_label_contains("UNTRAINED");
+    // The default layer is the first Ghost module's intrinsic maps (timm ghostnet_100 names).
+    harness.get_by_label_contains("of blocks.0.0.ghost1.primary_conv.2");
+    harness.get_by_label_contains("of the channels have a twin at cosine");
+    harness.get_by_label("Ghost modules (32)");
+    // GhostNet's first module, 16 → 16 with s = 2, d = 3: 200 parameters against the plain 256.
+    harness.get_by_label("Ghost module");
+    harness.get_by_label("200");
+    harness.get_by_label("256");
+    harness.snapshot("ghost_lab");
+}
+
+#[test]
+fn a_link_opens_the_ghost_lab_on_a_layer() {
+    let mut harness = app_on(Tab::Build);
+    harness.state_mut().open_link("model=mobilenet_v2&tab=ghost&layer=features.3.conv.0.2");
+    let state = harness.state();
+    assert_eq!(state.tab, Tab::Ghost);
+    let node = state.view.selected_node.expect("the layer is selected");
+    let graph = &state.view.model.as_ref().expect("built").graph;
+    assert_eq!(graph.nodes[node.0].name, "features.3.conv.0.2");
+    assert_eq!(state.link(), "model=mobilenet_v2&tab=ghost&layer=features.3.conv.0.2");
+    harness.state_mut().open_link("model=mobilenet_v2&tab=ghost&layer=nowhere");
+    harness.run();
+    harness.get_by_label_contains("no layer \"nowhere\" in this model");
+}
+
+#[test]
+fn the_shuffle_explorer_shows_the_permutation_and_the_connectivity() {
+    let mut harness = app_on(Tab::Build);
+    harness.state_mut().open_link("model=shufflenet_v2_x1_0&tab=shuffle");
+    harness.run();
+    // torchvision shufflenet_v2_x1_0: the first shuffle mixes 116 channels in 2 groups.
+    harness.get_by_label("without the shuffle: 50% connected");
+    harness.get_by_label("with the shuffle: 100% connected");
+    // Zhang et al. 2018, Figure 1 at C = 12, g = 3, with input channel 0 traced.
+    harness.state_mut().shuffle_lab.channels = 12;
+    harness.state_mut().shuffle_lab.groups = 3;
+    harness.run();
+    harness.get_by_label("without the shuffle: 33% connected");
+    harness.get_by_label_contains("output i ← input [0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]");
+    harness.get_by_label_contains("the shuffle moves them to [0, 3, 6, 9]; they reach 12 of the 12 outputs");
+    harness.snapshot("shuffle_lab");
+    harness.state_mut().shuffle_lab.channels = 10;
+    harness.run();
+    harness.get_by_label_contains("3 groups do not divide 10 channels");
+}
+
+#[test]
+fn the_separable_lesson_computes_mobilenets_costs() {
+    let mut harness = app_on(Tab::Separable);
+    // Howard et al. 2017, Eq. 5 for 512 → 512, 3×3, 14×14: 1/512 + 1/9.
+    harness.get_by_label_contains("separable / standard = 0.1131");
+    harness.get_by_label("462,422,016");
+    // MobileNet V1 built by the zoo at α = 1, ρ = 224 (the paper's Table 6: 569M MACs, 4.2M params).
+    harness.get_by_label_contains("MobileNet V1 α = 1.00, 224²: 4,231,976 parameters");
+    harness.snapshot("separable_lab");
+}
