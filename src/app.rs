@@ -70,9 +70,9 @@ pub struct ConvscopeApp {
     /// The photo, the run and its results.
     pub inference: crate::inference::Inference,
     maps: panels::MapsState,
-    ghost_lab: panels::GhostLabState,
+    pub ghost_lab: panels::GhostLabState,
     pub shuffle_lab: panels::ShuffleLabState,
-    separable_lab: panels::SeparableLabState,
+    pub separable_lab: panels::SeparableLabState,
     /// The comparison chart's data, built the first time the tab opens.
     zoo_points: Option<Vec<panels::ZooPoint>>,
     /// A message for the status bar (e.g. a link that named an unknown model).
@@ -135,6 +135,7 @@ impl ConvscopeApp {
         let mut problems = Vec::new();
         let mut variant_changed = false;
         let mut layer = None;
+        let (mut tab_named, mut sample) = (false, false);
         for pair in fragment.trim_start_matches('#').split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             match key {
@@ -144,7 +145,10 @@ impl ConvscopeApp {
                     }
                 }
                 "tab" => match Tab::from_name(value) {
-                    Some(tab) => self.tab = tab,
+                    Some(tab) => {
+                        self.tab = tab;
+                        tab_named = true;
+                    }
                     None => problems.push(format!("no tab {value:?}")),
                 },
                 "phi" => match value.parse::<f64>() {
@@ -160,7 +164,7 @@ impl ConvscopeApp {
                 },
                 "sample" => {
                     if self.inference.request_sample(value) {
-                        self.tab = Tab::Run;
+                        sample = true;
                     } else {
                         problems.push(format!("no sample photo {value:?}"));
                     }
@@ -228,6 +232,10 @@ impl ConvscopeApp {
         }
         if variant_changed {
             self.view.rebuild();
+        }
+        // A photo opens the Run view unless the link names a view (an insight view runs it too).
+        if sample && !tab_named {
+            self.tab = Tab::Run;
         }
         // After the model and its variant: the layer is a node of that graph.
         if let Some(name) = layer {
@@ -413,6 +421,13 @@ impl eframe::App for ConvscopeApp {
             self.page.report(&self.status);
             self.page.report_link(&self.link());
             self.page.report_result(&self.inference);
+            let insight = match self.tab {
+                Tab::Ghost => self.ghost_lab.summary.as_deref(),
+                Tab::Shuffle => self.shuffle_lab.summary.as_deref(),
+                Tab::Separable => self.separable_lab.summary.as_deref(),
+                _ => None,
+            };
+            self.page.report_insight(insight);
         }
     }
 }

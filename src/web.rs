@@ -241,6 +241,7 @@ pub struct PageReport {
     last: Option<ComputeStatus>,
     last_link: String,
     last_result: Option<u64>,
+    last_insight: Option<String>,
 }
 
 impl PageReport {
@@ -309,6 +310,18 @@ impl PageReport {
     }
 
     /// Keep the address bar's fragment equal to the current view, so the address can be shared.
+    /// `data-insight`: the numbers the open insight view shows (for scripts and the browser test).
+    pub fn report_insight(&mut self, insight: Option<&str>) {
+        if self.last_insight.as_deref() == insight {
+            return;
+        }
+        match insight {
+            Some(text) => set_root_attribute("data-insight", text),
+            None => remove_root_attribute("data-insight"),
+        }
+        self.last_insight = insight.map(str::to_owned);
+    }
+
     pub fn report_link(&mut self, link: &str) {
         if self.last_link == link {
             return;

@@ -27,6 +27,9 @@ fn the_ghost_lab_compares_channels_and_pairs_ghosts_on_a_photo() {
     harness.get_by_label_contains("of blocks.0.0.ghost1.primary_conv.2");
     harness.get_by_label_contains("of the channels have a twin at cosine");
     harness.get_by_label("Ghost modules (32)");
+    // Each ghost beside its source: with s = 2, ghost j is made from intrinsic j.
+    harness.get_by_label("intrinsic 7");
+    harness.get_by_label("ghost 7");
     // GhostNet's first module, 16 → 16 with s = 2, d = 3: 200 parameters against the plain 256.
     harness.get_by_label("Ghost module");
     harness.get_by_label("200");
@@ -47,6 +50,11 @@ fn a_link_opens_the_ghost_lab_on_a_layer() {
     harness.state_mut().open_link("model=mobilenet_v2&tab=ghost&layer=nowhere");
     harness.run();
     harness.get_by_label_contains("no layer \"nowhere\" in this model");
+    // A sample photo opens the Run view, unless the link names a view.
+    harness.state_mut().open_link("model=ghostnet_100&tab=ghost&sample=coffee.png");
+    assert_eq!(harness.state().tab, Tab::Ghost);
+    harness.state_mut().open_link("model=ghostnet_100&sample=chelsea.png");
+    assert_eq!(harness.state().tab, Tab::Run);
 }
 
 #[test]

@@ -32,6 +32,8 @@ struct Computed {
 }
 
 pub struct GhostLabState {
+    /// What the view shows, for the page's `data-insight`.
+    pub summary: Option<String>,
     pub threshold: f32,
     pub sorted: bool,
     /// The pair of channels shown side by side.
@@ -48,6 +50,7 @@ pub struct GhostLabState {
 impl Default for GhostLabState {
     fn default() -> Self {
         Self {
+            summary: None,
             threshold: 0.9,
             sorted: false,
             pair: None,
@@ -261,6 +264,13 @@ fn similarity_ui(
             ui.set_max_width(ui.available_width());
             ui.add(egui::Slider::new(&mut state.threshold, 0.5..=0.99).text("twin threshold"));
             let share = s.redundancy(state.threshold);
+            let top = s.top_pairs(1);
+            state.summary = Some(format!(
+                "view=ghost layer={name} channels={c} threshold={:.2} redundancy={share:.4} top={} engine={}",
+                state.threshold,
+                top.first().map_or_else(String::new, |p| format!("{},{},{:.4}", p.a, p.b, p.cosine)),
+                result.backend().id()
+            ));
             ui.add(
                 egui::Label::new(
                     egui::RichText::new(format!(

@@ -8,6 +8,8 @@ use convscope_zoo::Variant;
 use egui_plot::{Bar, BarChart, Legend, Plot};
 
 pub struct SeparableLabState {
+    /// What the view shows, for the page's `data-insight`.
+    pub summary: Option<String>,
     pub m: usize,
     pub n: usize,
     pub kernel: usize,
@@ -30,7 +32,7 @@ struct Row {
 impl Default for SeparableLabState {
     fn default() -> Self {
         // MobileNet V1's 14×14 block: 512 → 512 channels, 3×3.
-        Self { m: 512, n: 512, kernel: 3, resolution: 14, alpha: 1.0, rho: 224, table: None }
+        Self { summary: None, m: 512, n: 512, kernel: 3, resolution: 14, alpha: 1.0, rho: 224, table: None }
     }
 }
 
@@ -76,6 +78,10 @@ pub fn separable_lab_ui(ui: &mut egui::Ui, state: &mut SeparableLabState) {
             return;
         };
         let (m, n, k, f) = (state.m, state.n, state.kernel, state.resolution);
+        state.summary = Some(format!(
+            "view=dsc m={m} n={n} kernel={k} resolution={f} standard={} separable={} ratio={:.6}",
+            c.standard.macs, c.separable.macs, c.ratio
+        ));
         egui::Grid::new("separable_costs").striped(true).num_columns(4).show(ui, |ui| {
             ui.strong("");
             ui.strong("MACs formula");

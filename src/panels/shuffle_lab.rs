@@ -16,6 +16,8 @@ const WIRING_MAX: usize = 48;
 const MAPS_SHOWN: usize = 12;
 
 pub struct ShuffleLabState {
+    /// What the view shows, for the page's `data-insight`.
+    pub summary: Option<String>,
     pub channels: usize,
     pub groups: usize,
     /// The input channel traced through the two group convolutions.
@@ -33,6 +35,7 @@ pub struct ShuffleLabState {
 impl Default for ShuffleLabState {
     fn default() -> Self {
         Self {
+            summary: None,
             channels: 12,
             groups: 3,
             traced: Some(0),
@@ -132,6 +135,12 @@ pub fn shuffle_lab_ui(ui: &mut egui::Ui, view: &mut ModelView, inference: &mut I
         ));
     }
     let Some((_, [perm_texture, plain_texture, shuffled_texture])) = state.matrices.clone() else { return };
+    state.summary = Some(format!(
+        "view=shuffle channels={c} groups={g} without={:.4} with={:.4} permutation={}",
+        shuffle::density(&plain),
+        shuffle::density(&shuffled),
+        permutation.iter().take(16).map(usize::to_string).collect::<Vec<_>>().join(",")
+    ));
     egui::ScrollArea::vertical().id_salt("shuffle_lab").show(ui, |ui| {
         ui.horizontal_top(|ui| {
             ui.vertical(|ui| {
