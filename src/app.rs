@@ -15,13 +15,23 @@ pub enum Tab {
     Ghost,
     Shuffle,
     Separable,
+    Swap,
     Compare,
     About,
 }
 
 impl Tab {
-    pub const ALL: [Self; 8] =
-        [Self::Build, Self::Layers, Self::Run, Self::Ghost, Self::Shuffle, Self::Separable, Self::Compare, Self::About];
+    pub const ALL: [Self; 9] = [
+        Self::Build,
+        Self::Layers,
+        Self::Run,
+        Self::Ghost,
+        Self::Shuffle,
+        Self::Separable,
+        Self::Swap,
+        Self::Compare,
+        Self::About,
+    ];
 
     /// The name in links.
     pub fn name(self) -> &'static str {
@@ -32,6 +42,7 @@ impl Tab {
             Self::Ghost => "ghost",
             Self::Shuffle => "shuffle",
             Self::Separable => "dsc",
+            Self::Swap => "swap",
             Self::Compare => "compare",
             Self::About => "about",
         }
@@ -49,6 +60,7 @@ impl Tab {
             Self::Ghost => "Ghost lab",
             Self::Shuffle => "Shuffle",
             Self::Separable => "Depthwise separable",
+            Self::Swap => "Conv swap",
             Self::Compare => "Compare",
             Self::About => "About",
         }
@@ -73,6 +85,7 @@ pub struct ConvscopeApp {
     pub ghost_lab: panels::GhostLabState,
     pub shuffle_lab: panels::ShuffleLabState,
     pub separable_lab: panels::SeparableLabState,
+    pub swap_lab: panels::SwapLabState,
     /// The comparison chart's data, built the first time the tab opens.
     zoo_points: Option<Vec<panels::ZooPoint>>,
     /// A message for the status bar (e.g. a link that named an unknown model).
@@ -118,6 +131,7 @@ impl ConvscopeApp {
             ghost_lab: panels::GhostLabState::default(),
             shuffle_lab: panels::ShuffleLabState::default(),
             separable_lab: panels::SeparableLabState::default(),
+            swap_lab: panels::SwapLabState::default(),
             zoo_points: None,
             notice: None,
             #[cfg(target_arch = "wasm32")]
@@ -129,7 +143,7 @@ impl ConvscopeApp {
         &self.status
     }
 
-    /// Open what a link fragment names: `model=<id>&tab=<build|layers|run|ghost|shuffle|dsc|compare|about>&layer=<node>&width=<α>&groups=<g>&t=<expansion>&ghost=<s>,<d>&channels=<in>,<out>&mitchell=1&res=<px>&sample=<file>&engine=<cpu|webgpu>`.
+    /// Open what a link fragment names: `model=<id>&tab=<build|layers|run|ghost|shuffle|dsc|swap|compare|about>&layer=<node>&width=<α>&groups=<g>&t=<expansion>&ghost=<s>,<d>&channels=<in>,<out>&mitchell=1&res=<px>&sample=<file>&engine=<cpu|webgpu>`.
     /// Unknown or malformed parts are ignored with a message in the status bar, never a failure.
     pub fn open_link(&mut self, fragment: &str) {
         let mut problems = Vec::new();
@@ -378,6 +392,7 @@ impl ConvscopeApp {
                     panels::shuffle_lab_ui(ui, &mut self.view, &mut self.inference, &mut self.shuffle_lab);
                 }
                 Tab::Separable => panels::separable_lab_ui(ui, &mut self.separable_lab),
+                Tab::Swap => panels::swap_lab_ui(ui, self.view.entry().map(|e| e.id), &mut self.swap_lab),
                 Tab::Compare => {
                     let points = self.zoo_points.get_or_insert_with(|| panels::zoo_points(&self.view));
                     panels::compare_ui(ui, &mut self.view, points);
@@ -425,6 +440,7 @@ impl eframe::App for ConvscopeApp {
                 Tab::Ghost => self.ghost_lab.summary.as_deref(),
                 Tab::Shuffle => self.shuffle_lab.summary.as_deref(),
                 Tab::Separable => self.separable_lab.summary.as_deref(),
+                Tab::Swap => self.swap_lab.summary.as_deref(),
                 _ => None,
             };
             self.page.report_insight(insight);

@@ -19,6 +19,7 @@ mod web;
 
 pub use app::{ConvscopeApp, Tab};
 pub use compute_status::ComputeStatus;
+pub use panels::SwapModule;
 #[cfg(target_arch = "wasm32")]
 pub use web::start as start_web;
 

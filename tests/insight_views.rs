@@ -88,3 +88,28 @@ fn the_separable_lesson_computes_mobilenets_costs() {
     harness.get_by_label_contains("MobileNet V1 α = 1.00, 224²: 4,231,976 parameters");
     harness.snapshot("separable_lab");
 }
+
+#[test]
+fn the_swap_lab_puts_ghost_modules_into_resnet50() {
+    let mut harness = app_on(Tab::Build);
+    harness.state_mut().open_link("model=resnet50&tab=swap");
+    assert_eq!(harness.state().tab, Tab::Swap);
+    harness.run();
+    // torchvision resnet50: 53 convolutions, all but the 7×7 stem replaced; Han et al. 2020, Table 5.
+    harness.get_by_label("52 convolutions replaced");
+    harness.get_by_label_contains("Ghost-ResNet-50 (s = 2) 2.2B FLOPs");
+    harness.get_by_label_contains("Here: 2.15B MACs, 13.95M parameters");
+    harness.snapshot("swap_lab");
+    harness.state_mut().swap_lab.module = convscope::SwapModule::CompConv;
+    harness.run();
+    harness.get_by_label_contains("CompConv is a RECONSTRUCTION");
+    harness.get_by_label("with CompConv128");
+    // A depth too large for a thin layer names the layer and the constraint.
+    harness.state_mut().swap_lab.depth = Some(5);
+    harness.run();
+    harness.get_by_label_contains("layer1.0.conv3: CompConv of depth 5 copies 75 input channels");
+    // The lab follows the model picker to a network it offers.
+    harness.state_mut().open_link("model=vgg16&tab=swap");
+    harness.run();
+    harness.get_by_label("12 convolutions replaced");
+}

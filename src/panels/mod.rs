@@ -16,6 +16,7 @@ mod run_view;
 mod separable_lab;
 mod shuffle_lab;
 mod status_bar;
+mod swap_lab;
 mod top_bar;
 mod welcome;
 
@@ -32,5 +33,6 @@ pub use run_view::run_view_ui;
 pub use separable_lab::{SeparableLabState, separable_lab_ui};
 pub use shuffle_lab::{ShuffleLabState, shuffle_lab_ui};
 pub use status_bar::status_bar_ui;
+pub use swap_lab::{Module as SwapModule, SwapLabState, swap_lab_ui};
 pub use top_bar::top_bar_ui;
 pub use welcome::welcome_ui;

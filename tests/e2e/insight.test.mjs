@@ -100,3 +100,14 @@ test('the separable lesson computes MobileNet\'s ratio', { timeout: 300_000 }, a
     assert.ok(Math.abs(Number(f.ratio) - (1 / 512 + 1 / 9)) < 1e-6, f.ratio);
   });
 });
+
+test('the conv-swap lab puts Ghost modules into ResNet-50', { timeout: 300_000 }, async () => {
+  await withPage('insight-swap', '#model=resnet50&tab=swap', async (page) => {
+    const f = await insight(page, 'swap');
+    // `convscope table resnet50 --swap ghost --ghost 2,3`; Han et al. 2020, Table 5: 2.2B FLOPs.
+    assert.equal(f.network, 'resnet50');
+    assert.equal(f.macs, '2151023360');
+    assert.equal(f.params, '13953512');
+    assert.equal(f.layers, '52');
+  });
+});

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! convscope list
-//! convscope table <id> [--width X] [--groups G] [--resolution R] [--format text|csv|json|md] [--flops 2mac|mac|all]
+//! convscope table <id> [--width X] [--groups G] [--resolution R] [--swap ghost|dsc|compconv|adder|mitchell] [--format text|csv|json|md] [--flops 2mac|mac|all]
 //! convscope run <id> (--image P | --input x.npy) [--weights F] [--backend cpu|gpu] [--top 5] [--json] [--dump-logits out.npy] [--dump-activations DIR]
 //! convscope bench <id> [--backend cpu|gpu] [--iters N]
 //! convscope convert <checkpoint> <out.safetensors> --model <id> [--rename efficientnet-pytorch] [--half]
@@ -57,9 +57,20 @@ enum Command {
         /// Expansion ratio t of the expanding blocks (mobilenet_v2, efficientnet_b*, expanding block_* models).
         #[arg(long)]
         expansion: Option<usize>,
-        /// Ghost ratio s and cheap kernel d, e.g. `--ghost 3,5` (ghostnet_*, block_ghost_*).
+        /// Ghost ratio s and cheap kernel d, e.g. `--ghost 3,5` (ghostnet_*, block_ghost_*, `--swap ghost`).
         #[arg(long, value_delimiter = ',')]
         ghost: Option<Vec<usize>>,
+        /// Replace every convolution but the stem by a module (the conv-swap lab): Ghost (`--ghost s,d`,
+        /// default 2,3), depthwise separable, CompConv (`--compconv-c0`, `--compconv-depth`), adder or
+        /// Mitchell convolutions.
+        #[arg(long, value_enum)]
+        swap: Option<SwapKind>,
+        /// CompConv's C0 in its depth rule d = min(⌊log2(max(1, C_in / C0))⌋ + 1, 3) (default 128).
+        #[arg(long)]
+        compconv_c0: Option<usize>,
+        /// CompConv's depth for every layer instead of the rule (0 keeps the convolutions).
+        #[arg(long)]
+        compconv_depth: Option<usize>,
         /// EfficientNet compound coefficient φ (efficientnet_b*): width 1.1^φ, depth 1.2^φ and input
         /// 224·1.15^φ from B0 (--resolution and --width still override).
         #[arg(long, allow_negative_numbers = true)]
@@ -250,6 +261,16 @@ fn variant(entry: &convscope_zoo::ModelEntry, width: Option<f64>, resolution: Op
     })
 }
 
+/// What `table --swap` puts in place of the convolutions.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SwapKind {
+    Ghost,
+    Dsc,
+    Compconv,
+    Adder,
+    Mitchell,
+}
+
 /// Output of the insight commands.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Brief {
@@ -338,7 +359,22 @@ fn run(cli: Cli) -> Result<()> {
                 )?;
             }
         }
-        Command::Table { id, width, groups, channels, expansion, ghost, phi, mitchell, resolution, format, flops } => {
+        Command::Table {
+            id,
+            width,
+            groups,
+            channels,
+            expansion,
+            ghost,
+            swap,
+            compconv_c0,
+            compconv_depth,
+            phi,
+            mitchell,
+            resolution,
+            format,
+            flops,
+        } => {
             let entry = convscope_zoo::find(&id)
                 .with_context(|| format!("no model named {id:?} in the zoo (`convscope list` shows them)"))?;
             if width.is_some() && !entry.width {
@@ -371,10 +407,35 @@ fn run(cli: Cli) -> Result<()> {
             }
             let ghost = match ghost.as_deref() {
                 None => None,
-                Some(_) if entry.ghost.is_none() => bail!("{id} has no Ghost modules"),
+                Some(_) if entry.ghost.is_none() && swap != Some(SwapKind::Ghost) => {
+                    bail!("{id} has no Ghost modules (`--swap ghost --ghost S,D` puts them in)")
+                }
                 Some(&[s, d]) => Some([s, d]),
                 Some(other) => bail!("--ghost takes two numbers S,D, got {other:?}"),
             };
+            if (compconv_c0.is_some() || compconv_depth.is_some()) && swap != Some(SwapKind::Compconv) {
+                bail!("--compconv-c0 and --compconv-depth go with --swap compconv");
+            }
+            if compconv_c0 == Some(0) {
+                bail!("--compconv-c0 must be positive");
+            }
+            if compconv_depth.is_some_and(|d| d > 8) {
+                bail!("--compconv-depth must be in 0..=8");
+            }
+            let swap = swap.map(|kind| match kind {
+                SwapKind::Ghost => {
+                    let [s, d] = ghost.unwrap_or([2, 3]);
+                    convscope_zoo::swap::Swap::Ghost { s, d }
+                }
+                SwapKind::Dsc => convscope_zoo::swap::Swap::Separable,
+                SwapKind::Compconv => {
+                    convscope_zoo::swap::Swap::CompConv { c0: compconv_c0.unwrap_or(128), depth: compconv_depth }
+                }
+                SwapKind::Adder => convscope_zoo::swap::Swap::Adder,
+                SwapKind::Mitchell => convscope_zoo::swap::Swap::Mitchell,
+            });
+            // With --swap ghost the Ghost knob belongs to the swap, not to the model.
+            let ghost = if matches!(swap, Some(convscope_zoo::swap::Swap::Ghost { .. })) { None } else { ghost };
             if resolution == Some(0) {
                 bail!("--resolution must be positive");
             }
@@ -398,6 +459,11 @@ fn run(cli: Cli) -> Result<()> {
                 ..entry.default
             };
             let graph = entry.build(&variant).with_context(|| format!("{id} cannot be built with these settings"))?;
+            let graph = match swap {
+                Some(swap) => convscope_zoo::swap::swap(&graph, swap)
+                    .with_context(|| format!("{id} with {} cannot be built", swap.label()))?,
+                None => graph,
+            };
             let convention = match flops {
                 Flops::TwoPerMac => FlopConvention::TWO_PER_MAC,
                 Flops::Mac => FlopConvention::MACS,

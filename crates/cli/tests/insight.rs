@@ -197,3 +197,25 @@ fn bad_insight_arguments_end_with_one_line() {
     fails_with(&args, "has no Ghost modules");
     fails_with(&["similarity", "mobilenet_v1", "--layer", "x"], "--image");
 }
+
+#[test]
+fn table_swaps_convolutions_for_modules() {
+    // Han et al. 2020, Table 5: Ghost-ResNet-50 (s = 2) 2.2B FLOPs (multiply-adds), (s = 4) 1.2B.
+    for (s, published) in [("2,3", 2.2), ("4,3", 1.2)] {
+        let v = json(&["table", "resnet50", "--swap", "ghost", "--ghost", s, "--format", "json"]);
+        let billions = v["totals"]["macs"].as_f64().expect("macs") / 1e9;
+        assert_eq!((billions * 10.0).round() / 10.0, published, "s,d = {s}: {billions}");
+        let layers = v["layers"].as_array().expect("layers");
+        assert!(layers.iter().any(|l| l["name"] == "layer1.0.conv1.cheap_operation"));
+    }
+    // The stem stays; AdderNet keeps the weights and drops the multiplications of every other conv.
+    let plain = json(&["table", "resnet18", "--format", "json"]);
+    let adder = json(&["table", "resnet18", "--swap", "adder", "--format", "json"]);
+    assert_eq!(plain["totals"]["params"], adder["totals"]["params"]);
+    let compconv = json(&["table", "compconv128_resnet50", "--format", "json"]);
+    let swapped = json(&["table", "resnet50", "--swap", "compconv", "--compconv-c0", "128", "--format", "json"]);
+    assert_eq!(compconv["totals"], swapped["totals"], "the zoo's CompConv128-ResNet-50 is the swap");
+    fails_with(&["table", "resnet50", "--swap", "compconv", "--compconv-depth", "5"], "copies 75 input channels");
+    fails_with(&["table", "resnet50", "--compconv-c0", "64"], "go with --swap compconv");
+    fails_with(&["table", "resnet50", "--swap", "ghost", "--ghost", "1,3"], "needs s ≥ 2");
+}

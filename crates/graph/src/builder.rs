@@ -22,6 +22,33 @@ impl GraphBuilder {
         Self { name: name.into(), nodes: Vec::new(), blocks: Vec::new(), current_block: None, names: HashSet::new() }
     }
 
+    /// Start a graph that rewrites `graph` (the conv-swap lab): it keeps `graph`'s blocks; nodes are
+    /// added with [`GraphBuilder::copy`] (as they were) or built anew inside [`GraphBuilder::within`].
+    pub fn rewriting(graph: &Graph, name: impl Into<String>) -> Self {
+        Self { blocks: graph.blocks.clone(), ..Self::new(name) }
+    }
+
+    /// Add the next nodes to `block` (a block of the graph being rewritten).
+    pub fn within(&mut self, block: Option<BlockId>) {
+        self.current_block = block;
+    }
+
+    /// A copy of `node` reading `inputs` (nodes of this builder), in its own block: for rewrites that
+    /// keep every shape. The inputs' shapes must be the ones `node` read (`expected`).
+    pub fn copy(&mut self, node: &Node, inputs: Vec<NodeId>, expected: &[Shape]) -> Result<NodeId> {
+        for (id, want) in inputs.iter().zip(expected) {
+            let got = self.input_shape(&node.name, *id)?;
+            if got != *want {
+                return Err(BuildError::Invalid {
+                    node: node.name.clone(),
+                    message: format!("the rewrite feeds it {got} where it read {want}"),
+                });
+            }
+        }
+        self.current_block = node.block;
+        self.push(&node.name, node.op.clone(), inputs, node.output)
+    }
+
     /// The output shape of a node already added.
     pub fn shape(&self, id: NodeId) -> Shape {
         self.nodes.get(id.0).map_or(Shape::map(0, 0, 0), |node| node.output)

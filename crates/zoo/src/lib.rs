@@ -30,6 +30,7 @@ mod shufflenet_v1;
 mod shufflenet_v2;
 mod squeezenet;
 mod squeezenext;
+pub mod swap;
 mod vgg;
 mod xception;
 

@@ -178,6 +178,7 @@ pub fn registry() -> Vec<ModelEntry> {
     models.extend(crate::inception_v3::models());
     models.extend(crate::vgg::models());
     models.extend(crate::xception::models());
+    models.extend(crate::swap::models());
     models.extend(crate::blocks::models());
     models
 }
