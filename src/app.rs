@@ -391,7 +391,9 @@ impl ConvscopeApp {
                 Tab::Shuffle => {
                     panels::shuffle_lab_ui(ui, &mut self.view, &mut self.inference, &mut self.shuffle_lab);
                 }
-                Tab::Separable => panels::separable_lab_ui(ui, &mut self.separable_lab),
+                Tab::Separable => {
+                    panels::separable_lab_ui(ui, &self.view, &mut self.inference, &mut self.separable_lab);
+                }
                 Tab::Swap => panels::swap_lab_ui(ui, self.view.entry().map(|e| e.id), &mut self.swap_lab),
                 Tab::Compare => {
                     let points = self.zoo_points.get_or_insert_with(|| panels::zoo_points(&self.view));

@@ -113,3 +113,27 @@ fn the_swap_lab_puts_ghost_modules_into_resnet50() {
     harness.run();
     harness.get_by_label("12 convolutions replaced");
 }
+
+#[test]
+fn the_separable_lesson_runs_step_by_step_on_the_photo() {
+    let mut harness = app_on(Tab::Build);
+    harness.state_mut().open_link("model=mobilenet_v2&tab=dsc");
+    let ctx = harness.ctx.clone();
+    harness.state_mut().inference.load_sample(&ctx, "coffee.png");
+    run_to_end(&mut harness);
+    harness.state_mut().separable_lab.lesson.position = 500;
+    harness.run();
+    // 3 input maps, 4 outputs, 3×3: per pixel 3·3·3·4 = 108 MACs standard, 27 + 12 separable.
+    harness.get_by_label("so far: standard 54,000 MACs, separable 19,500 (depthwise 13,500 + pointwise 6,000)");
+    harness.get_by_label_contains("pointwise and standard agree to");
+    harness.get_by_label_contains("the same maps, 2.8× the work for the standard one");
+    // The first layer's maps: MobileNetV2's 32-channel stem, up to 16 of them.
+    harness.state_mut().separable_lab.lesson.from_layer = true;
+    harness.state_mut().separable_lab.lesson.m = 16;
+    harness.state_mut().separable_lab.lesson.n = 16;
+    harness.run();
+    harness.run();
+    // 9·16·16 = 2304 against 9·16 + 16·16 = 400 per pixel.
+    harness.get_by_label_contains("the same maps, 5.8× the work for the standard one");
+    harness.snapshot("separable_lesson");
+}
