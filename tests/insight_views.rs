@@ -65,6 +65,15 @@ fn the_shuffle_explorer_shows_the_permutation_and_the_connectivity() {
     // torchvision shufflenet_v2_x1_0: the first shuffle mixes 116 channels in 2 groups.
     harness.get_by_label("without the shuffle: 50% connected");
     harness.get_by_label("with the shuffle: 100% connected");
+    // The unit holding the shuffle, traced through the graph: stage2.1 splits 116 channels, passes 58
+    // through and mixes the other 58 — 58·(1 + 58) / 116² of the pairs, with or without the shuffle.
+    let graph = &harness.state().view.model.as_ref().expect("built").graph;
+    let shuffle = graph.find("stage2.1.shuffle").expect("the unit's shuffle");
+    harness.state_mut().shuffle_lab.node = Some(shuffle);
+    harness.run();
+    harness.get_by_label_contains("The unit stage2.1");
+    harness.get_by_label("as built: 25% connected");
+    harness.get_by_label("without its shuffles: 25% connected");
     // Zhang et al. 2018, Figure 1 at C = 12, g = 3, with input channel 0 traced.
     harness.state_mut().shuffle_lab.channels = 12;
     harness.state_mut().shuffle_lab.groups = 3;

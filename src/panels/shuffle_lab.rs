@@ -30,6 +30,16 @@ pub struct ShuffleLabState {
     textures: Vec<(u64, NodeId, usize, egui::TextureHandle)>,
     /// The permutation and the two connectivity matrices drawn, for `(C, g)`.
     matrices: Option<((usize, usize), [egui::TextureHandle; 3])>,
+    /// The unit's traced connectivity, with and without its shuffles, for `(model, unit)`.
+    unit: Option<(String, usize, Result<UnitConnectivity, String>)>,
+}
+
+/// A unit's traced connectivity.
+struct UnitConnectivity {
+    name: String,
+    shape: (usize, usize),
+    density: [f64; 2],
+    textures: [egui::TextureHandle; 2],
 }
 
 impl Default for ShuffleLabState {
@@ -44,6 +54,7 @@ impl Default for ShuffleLabState {
             maps: HostMaps::default(),
             textures: Vec::new(),
             matrices: None,
+            unit: None,
         }
     }
 }
@@ -184,8 +195,68 @@ pub fn shuffle_lab_ui(ui: &mut egui::Ui, view: &mut ModelView, inference: &mut I
             ));
         }
         ui.separator();
+        unit_ui(ui, view, state, &model_shuffles);
+        ui.separator();
         maps_ui(ui, view, inference, state, &model_shuffles);
     });
+}
+
+/// The unit holding the selected shuffle, traced from its input to its output through the graph's own
+/// ops (`convscope_insight::connectivity`), with its shuffles and without them.
+fn unit_ui(ui: &mut egui::Ui, view: &ModelView, state: &mut ShuffleLabState, shuffles: &[(NodeId, usize, usize)]) {
+    let Ok(model) = view.model.as_ref() else { return };
+    let node = state.node.filter(|n| shuffles.iter().any(|s| s.0 == *n)).or(shuffles.first().map(|s| s.0));
+    let Some(node) = node else { return };
+    let Some(step) = model.steps.iter().position(|s| s.nodes.contains(&node.0)) else { return };
+    let key = view.entry().map_or_else(String::new, |e| format!("{}{:?}", e.id, view.variant));
+    if state.unit.as_ref().is_none_or(|(k, s, _)| *k != key || *s != step) {
+        let traced = model.steps.get(step).ok_or_else(|| "no such unit".to_owned()).and_then(|unit| {
+            let graph = &model.graph;
+            let first = graph.node(NodeId(unit.nodes.start)).ok_or("empty unit")?;
+            let input = first.inputs.first().copied().ok_or("the unit reads nothing")?;
+            let output = NodeId(unit.nodes.end.saturating_sub(1));
+            let trace = |without| {
+                convscope_insight::connectivity::Connectivity::trace(graph, input, output, without)
+                    .map_err(|e| e.to_string())
+            };
+            let (with, without) = (trace(false)?, trace(true)?);
+            let blue = egui::Color32::from_rgb(31, 119, 180);
+            let load = |name: &str, c: &convscope_insight::connectivity::Connectivity| {
+                ui.ctx().load_texture(name, matrix_image(&c.matrix(), blue), egui::TextureOptions::NEAREST)
+            };
+            Ok(UnitConnectivity {
+                name: unit.name.clone(),
+                shape: (with.outputs, with.inputs),
+                density: [with.density(), without.density()],
+                textures: [load("unit_with", &with), load("unit_without", &without)],
+            })
+        });
+        state.unit = Some((key, step, traced));
+    }
+    let Some((_, _, traced)) = &state.unit else { return };
+    match traced {
+        Ok(u) => {
+            ui.strong(format!("The unit {}: which of its inputs each output depends on", u.name));
+            ui.weak(
+                "Traced through the network's own layers (group convolutions, the split, the concatenation, the \
+                 residual, the shuffle); right: the same unit with its shuffles taken out.",
+            );
+            ui.horizontal_top(|ui| {
+                for (texture, (label, density)) in
+                    u.textures.iter().zip([("as built", u.density[0]), ("without its shuffles", u.density[1])])
+                {
+                    ui.vertical(|ui| {
+                        ui.add(egui::Image::new(texture).fit_to_exact_size(egui::vec2(200.0, 200.0)))
+                            .on_hover_text(format!("{} outputs (rows) × {} inputs (columns)", u.shape.0, u.shape.1));
+                        ui.label(format!("{label}: {:.0}% connected", 100.0 * density));
+                    });
+                }
+            });
+        }
+        Err(e) => {
+            ui.weak(format!("cannot trace this unit: {e}"));
+        }
+    }
 }
 
 /// Four columns — input, after the first group conv, after the shuffle, after the second group conv —

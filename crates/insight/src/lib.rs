@@ -3,12 +3,15 @@
 //!
 //! - [`shuffle`]: the channel-shuffle permutation and what two stacked group convolutions connect,
 //!   with and without it;
+//! - [`connectivity`]: which input channels each output channel of any unit depends on, traced through
+//!   the graph's own ops, with or without its channel shuffles;
 //! - [`separable`]: standard vs depthwise-separable convolution cost (MobileNet V1, Section 3.1);
 //! - [`similarity`]: the pairwise cosine similarity of a map's channels, near-duplicate pairs and the
 //!   share of channels with a twin (GhostNet's motivating observation);
 //! - [`ghost`]: the Ghost modules of a graph, which intrinsic map each ghost map is made from, and the
 //!   cost a module saves against the plain convolution it replaces.
 
+pub mod connectivity;
 pub mod ghost;
 pub mod separable;
 pub mod shuffle;
