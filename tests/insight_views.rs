@@ -146,3 +146,19 @@ fn the_separable_lesson_runs_step_by_step_on_the_photo() {
     harness.get_by_label_contains("the same maps, 5.8× the work for the standard one");
     harness.snapshot("separable_lesson");
 }
+
+#[test]
+fn the_ghost_lab_sets_g_ghostnets_cheap_maps_beside_the_complicated_ones() {
+    let mut harness = app_on(Tab::Build);
+    harness.state_mut().open_link("model=g_ghost_regnetx_032&tab=ghost&res=96");
+    let ctx = harness.ctx.clone();
+    harness.state_mut().inference.load_sample(&ctx, "chelsea.png");
+    run_to_end(&mut harness);
+    for _ in 0..4 {
+        harness.run();
+    }
+    // huawei-noah g_ghost_regnet.py, G-Ghost RegNetX-3.2GF: its 6- and 15-block stages are G-Ghost stages.
+    harness.get_by_label("G-Ghost stages (2)");
+    harness.get_by_label_contains("cheap maps (layer2.cheap_relu)");
+    harness.get_by_label("cheap 0");
+}

@@ -44,6 +44,9 @@ pub struct GhostLabState {
     maps: HostMaps,
     computed: Option<Computed>,
     pairs: Option<(u64, usize, Vec<GhostPair>)>,
+    /// The G-Ghost stage shown, and its cheap maps' nearest complicated maps.
+    pub stage: usize,
+    stage_pairs: Option<(u64, usize, Vec<GhostPair>)>,
     thumbs: HashMap<(u64, NodeId, usize), egui::TextureHandle>,
 }
 
@@ -59,6 +62,8 @@ impl Default for GhostLabState {
             maps: HostMaps::default(),
             computed: None,
             pairs: None,
+            stage: 0,
+            stage_pairs: None,
             thumbs: HashMap::new(),
         }
     }
@@ -127,8 +132,11 @@ pub fn ghost_lab_ui(ui: &mut egui::Ui, view: &mut ModelView, inference: &mut Inf
         };
         similarity_ui(ui, &mut action, graph, result, node, state);
         let modules = ghost::modules(graph);
+        let stages = ghost::g_ghost_stages(graph);
         ui.separator();
-        if modules.is_empty() {
+        if !stages.is_empty() {
+            g_ghost_ui(ui, graph, result, &stages, state);
+        } else if modules.is_empty() {
             ui.label(
                 "This network has no Ghost modules: pick ghostnet_100 (or a Ghost block) to see ghosts beside their \
                  intrinsic maps.",
@@ -474,4 +482,72 @@ fn cost_ui(
     {
         *action = Some(Action::Rebuild(state.ghost));
     }
+}
+
+/// G-GhostNet's stages: each cheap map beside the complicated map most like it.
+fn g_ghost_ui(
+    ui: &mut egui::Ui,
+    graph: &Graph,
+    result: &crate::inference::RunResult,
+    stages: &[ghost::GGhostStage],
+    state: &mut GhostLabState,
+) {
+    ui.strong(format!("G-Ghost stages ({})", stages.len()));
+    ui.label(
+        "A G-Ghost stage sends only part of its channels through its middle blocks (the \"complicated\" features) \
+         and makes the rest from the stage's first block with a cheap 1×1 convolution. How close does each cheap \
+         map come to a complicated one?",
+    );
+    state.stage = state.stage.min(stages.len().saturating_sub(1));
+    egui::ComboBox::new("g_ghost_stage", "stage")
+        .selected_text(stages.get(state.stage).map_or("", |s| s.name.as_str()))
+        .show_ui(ui, |ui| {
+            for (i, s) in stages.iter().enumerate() {
+                ui.selectable_value(&mut state.stage, i, &s.name);
+            }
+        });
+    let Some(stage) = stages.get(state.stage) else { return };
+    let Some(complicated) = state.maps.ready_ui(ui, result, stage.complicated) else { return };
+    let Some(cheap) = state.maps.ready_ui(ui, result, stage.cheap) else { return };
+    if state.stage_pairs.as_ref().is_none_or(|(r, s, _)| *r != result.id || *s != state.stage) {
+        let plane = cheap.shape.h * cheap.shape.w;
+        match ghost::nearest_complicated(&complicated.data, &cheap.data, plane) {
+            Ok(p) => state.stage_pairs = Some((result.id, state.stage, p)),
+            Err(e) => {
+                ui.label(e.to_string());
+                return;
+            }
+        }
+    }
+    let Some((_, _, pairs)) = state.stage_pairs.as_ref() else { return };
+    let mean = pairs.iter().map(|p| f64::from(p.cosine)).sum::<f64>() / pairs.len().max(1) as f64;
+    let name = |id: NodeId| graph.node(id).map_or_else(String::new, |n| n.name.clone());
+    ui.label(format!(
+        "{} cheap maps ({}) against {} complicated ones ({}): mean cosine with the nearest {mean:.3}",
+        cheap.shape.c,
+        name(stage.cheap),
+        complicated.shape.c,
+        name(stage.complicated)
+    ));
+    egui::Grid::new("g_ghost_pairs").spacing(egui::vec2(6.0, 4.0)).show(ui, |ui| {
+        for (k, p) in pairs.iter().take(PAIRS_SHOWN).enumerate() {
+            ui.vertical(|ui| {
+                if let Some(t) = thumb(ui, &mut state.thumbs, result.id, stage.cheap, &cheap, p.ghost) {
+                    ui.add(egui::Image::new(&t).fit_to_exact_size(egui::vec2(THUMB, THUMB)));
+                }
+                ui.weak(format!("cheap {}", p.ghost));
+            });
+            ui.label("≈");
+            ui.vertical(|ui| {
+                if let Some(t) = thumb(ui, &mut state.thumbs, result.id, stage.complicated, &complicated, p.intrinsic) {
+                    ui.add(egui::Image::new(&t).fit_to_exact_size(egui::vec2(THUMB, THUMB)));
+                }
+                ui.weak(format!("complicated {}", p.intrinsic));
+            });
+            ui.label(format!("{:.3}", p.cosine));
+            if k % 3 == 2 {
+                ui.end_row();
+            }
+        }
+    });
 }

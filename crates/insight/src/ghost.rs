@@ -162,6 +162,50 @@ pub fn cost(input: usize, output: usize, s: usize, d: usize, h: usize, w: usize)
     })
 }
 
+/// A G-Ghost stage (Han et al. 2022, G-GhostNet): the "complicated" features that went through the
+/// stage's middle blocks, and the "cheap" ones made from the first block's output by a 1×1 convolution
+/// (plus the merge branch), concatenated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GGhostStage {
+    pub name: String,
+    pub complicated: NodeId,
+    pub cheap: NodeId,
+}
+
+/// Every G-Ghost stage of `graph`: a block of kind "G-Ghost stage" ending in the concatenation of its
+/// complicated and cheap parts.
+pub fn g_ghost_stages(graph: &Graph) -> Vec<GGhostStage> {
+    graph
+        .blocks
+        .iter()
+        .filter(|b| b.kind == "G-Ghost stage")
+        .filter_map(|b| {
+            let cat = graph.find(&format!("{}.cat", b.name))?;
+            let [complicated, cheap] = graph.node(cat)?.inputs.as_slice() else { return None };
+            Some(GGhostStage { name: b.name.clone(), complicated: *complicated, cheap: *cheap })
+        })
+        .collect()
+}
+
+/// Each cheap map with its most similar complicated map: `(cheap j, complicated i, cosine)`.
+pub fn nearest_complicated(complicated: &[f32], cheap: &[f32], plane: usize) -> Result<Vec<GhostPair>> {
+    if plane == 0 || !complicated.len().is_multiple_of(plane) || !cheap.len().is_multiple_of(plane) {
+        return invalid("the two parts are not whole channels of one size");
+    }
+    Ok(cheap
+        .chunks_exact(plane)
+        .enumerate()
+        .map(|(j, c)| {
+            let (i, cosine) = complicated
+                .chunks_exact(plane)
+                .map(|e| cosine(c, e))
+                .enumerate()
+                .fold((0, f32::NEG_INFINITY), |best, (i, v)| if v > best.1 { (i, v) } else { best });
+            GhostPair { ghost: j, intrinsic: i, cosine }
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +245,21 @@ mod tests {
         assert_eq!(got, vec![(0, 0), (1, 0), (2, 1), (3, 1)]);
         assert!((p[0].cosine - 1.0).abs() < 1e-6 && (p[1].cosine + 1.0).abs() < 1e-6);
         assert!((p[3].cosine - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-6);
+    }
+
+    #[test]
+    fn finds_the_g_ghost_stages() {
+        // huawei-noah g_ghost_regnet.py: stages with more than two blocks are G-Ghost stages (2 of 4 in
+        // G-Ghost RegNetX-3.2GF: blocks [2, 6, 15, 2]).
+        let graph = convscope_zoo::find("g_ghost_regnetx_032").and_then(|e| e.build_default().ok());
+        let graph = graph.unwrap_or_else(|| panic!("builds"));
+        let stages = g_ghost_stages(&graph);
+        assert_eq!(stages.len(), 2, "{stages:?}");
+        let (e, c) = (&graph.nodes[stages[0].complicated.0], &graph.nodes[stages[0].cheap.0]);
+        assert_eq!(e.output.c + c.output.c, 192);
+        let nearest = nearest_complicated(&[1.0, 0.0, 0.0, 1.0], &[0.0, 2.0, 3.0, 0.0], 2).unwrap_or_default();
+        assert_eq!(nearest.iter().map(|p| p.intrinsic).collect::<Vec<_>>(), vec![1, 0]);
+        assert!((nearest[0].cosine - 1.0).abs() < 1e-6);
     }
 
     #[test]
