@@ -86,6 +86,7 @@ pub struct ConvscopeApp {
     pub shuffle_lab: panels::ShuffleLabState,
     pub separable_lab: panels::SeparableLabState,
     pub swap_lab: panels::SwapLabState,
+    pub photo_compare: panels::PhotoCompareState,
     /// The comparison chart's data, built the first time the tab opens.
     zoo_points: Option<Vec<panels::ZooPoint>>,
     /// A message for the status bar (e.g. a link that named an unknown model).
@@ -132,6 +133,7 @@ impl ConvscopeApp {
             shuffle_lab: panels::ShuffleLabState::default(),
             separable_lab: panels::SeparableLabState::default(),
             swap_lab: panels::SwapLabState::default(),
+            photo_compare: panels::PhotoCompareState::default(),
             zoo_points: None,
             notice: None,
             #[cfg(target_arch = "wasm32")]
@@ -351,6 +353,7 @@ impl ConvscopeApp {
             self.tab = Tab::Run;
         }
         self.inference.update(ui.ctx(), &self.view);
+        self.inference.update_comparison(ui.ctx());
         egui::Panel::top("top_bar").show(ui, |ui| {
             panels::top_bar_ui(ui, &self.status, &mut self.view, &mut self.show_backend_window);
         });
@@ -396,6 +399,7 @@ impl ConvscopeApp {
                 }
                 Tab::Swap => panels::swap_lab_ui(ui, self.view.entry().map(|e| e.id), &mut self.swap_lab),
                 Tab::Compare => {
+                    panels::photo_compare_ui(ui, &self.view, &mut self.inference, &mut self.photo_compare);
                     let points = self.zoo_points.get_or_insert_with(|| panels::zoo_points(&self.view));
                     panels::compare_ui(ui, &mut self.view, points);
                 }

@@ -8,6 +8,9 @@
 // workspace's clippy ban (meant to catch std's clock on the web) cannot tell apart.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
+mod compare;
+pub use compare::Comparison;
+
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -144,6 +147,10 @@ pub struct Inference {
     lost_gpu: Option<String>,
     /// The next run times each layer whatever it costs ([`Inference::profile_layers`]).
     profile_next: bool,
+    /// Models to run on the photo for the Compare view, and their results ([`compare`]).
+    compare_queue: Vec<&'static str>,
+    comparing: Option<compare::Comparing>,
+    comparisons: Vec<compare::Comparison>,
 }
 
 enum PretrainedState {

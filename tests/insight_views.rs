@@ -162,3 +162,36 @@ fn the_ghost_lab_sets_g_ghostnets_cheap_maps_beside_the_complicated_ones() {
     harness.get_by_label_contains("cheap maps (layer2.cheap_relu)");
     harness.get_by_label("cheap 0");
 }
+
+#[test]
+fn three_trained_networks_compared_on_one_photo() {
+    let mut harness = app_on(Tab::Compare);
+    let ctx = harness.ctx.clone();
+    harness.state_mut().inference.load_sample(&ctx, "coffee.png");
+    harness.run();
+    harness.get_by_label("▶ Run them on the photo").click();
+    for _ in 0..3000 {
+        harness.step();
+        let state = harness.state();
+        if state.inference.comparing().is_none() && state.inference.comparisons().count() == 3 {
+            break;
+        }
+    }
+    harness.run();
+    // The CLI's pretrained tests: espresso on coffee.png for Lite0 (0.95), Lite1 (0.51), Lite2 (0.89).
+    let tops: Vec<(&str, usize)> =
+        harness.state().inference.comparisons().map(|c| (c.id, c.top.first().map_or(0, |t| t.0))).collect();
+    assert_eq!(tops, vec![("efficientnet_lite0", 967), ("efficientnet_lite1", 967), ("efficientnet_lite2", 967)]);
+    harness.get_by_label_contains("espresso 95.");
+    // timm 1.0.31's exact counts (crates/zoo/tests/reference): 385M, 600M and 860M MACs.
+    harness.get_by_label("385M");
+    harness.get_by_label("600M");
+    harness.get_by_label("860M");
+    // Times vary: fix them for the snapshot.
+    for (c, ms) in harness.state_mut().inference.comparisons_mut().iter_mut().zip([60.0, 95.0, 140.0]) {
+        c.millis = ms;
+        c.backend = convscope_engine::Backend::Cpu;
+    }
+    harness.run();
+    harness.snapshot("photo_compare");
+}

@@ -254,6 +254,8 @@ MODELS = {
     "efficientnet_b7": (*tv("efficientnet_b7"), 600),
     "mobilenet_v1": (*tm("mobilenetv1_100"), 224),
     "efficientnet_lite0": (*tm("efficientnet_lite0"), 224),
+    "efficientnet_lite1": (*tm("efficientnet_lite1"), 240),
+    "efficientnet_lite2": (*tm("efficientnet_lite2"), 260),
     "efficientnet_v2_s": (*tv("efficientnet_v2_s"), 384),
     "xception": (*tm("legacy_xception"), 299),
     "ghostnet_050": (*tm("ghostnet_050"), 224),

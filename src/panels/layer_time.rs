@@ -62,7 +62,7 @@ pub fn time_chart_ui(ui: &mut egui::Ui, view: &mut ModelView, result: &RunResult
     if result.outputs.timing == Timing::Total {
         ui.weak("No per-layer times: this adapter has no timestamp queries.");
         return ui
-            .button("⏱ Profile each layer")
+            .button("Profile each layer")
             .on_hover_text(
                 "Run again with each layer submitted alone and waited for: slower than a normal run, \
                  but it times every layer (the sum is larger than a normal run's time: each layer pays a round trip).",

@@ -328,7 +328,7 @@ fn lesson_ui(
     let pixels = d * d;
     state.position = state.position.min(pixels);
     ui.horizontal(|ui| {
-        if ui.button(if state.playing { "⏸ Pause" } else { "▶ Play" }).clicked() {
+        if ui.button(if state.playing { "Pause" } else { "▶ Play" }).clicked() {
             if !state.playing && state.position >= pixels {
                 state.position = 0;
             }

