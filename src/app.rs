@@ -145,7 +145,7 @@ impl ConvscopeApp {
         &self.status
     }
 
-    /// Open what a link fragment names: `model=<id>&tab=<build|layers|run|ghost|shuffle|dsc|swap|compare|about>&layer=<node>&width=<α>&groups=<g>&t=<expansion>&ghost=<s>,<d>&channels=<in>,<out>&mitchell=1&res=<px>&sample=<file>&engine=<cpu|webgpu>`.
+    /// Open what a link fragment names: `model=<id>&tab=<build|layers|run|ghost|shuffle|dsc|swap|compare|about>&layer=<node>&compare=<id>,<id>…&width=<α>&groups=<g>&t=<expansion>&ghost=<s>,<d>&channels=<in>,<out>&mitchell=1&res=<px>&sample=<file>&engine=<cpu|webgpu>`.
     /// Unknown or malformed parts are ignored with a message in the status bar, never a failure.
     pub fn open_link(&mut self, fragment: &str) {
         let mut problems = Vec::new();
@@ -235,6 +235,18 @@ impl ConvscopeApp {
                 },
                 "layer" => {
                     layer = Some(value.to_owned());
+                }
+                "compare" => {
+                    let ids: Vec<&'static str> = value
+                        .split(',')
+                        .filter_map(|id| convscope_zoo::find(id).map(|e| e.id).filter(|_| !id.is_empty()))
+                        .collect();
+                    if ids.len() == value.split(',').count() && !ids.is_empty() {
+                        self.photo_compare.models = ids.clone();
+                        self.inference.compare(&ids);
+                    } else {
+                        problems.push(format!("compare {value:?}: unknown models"));
+                    }
                 }
                 "res" => match value.parse::<usize>() {
                     Ok(r) if (1..=4096).contains(&r) => {
@@ -447,6 +459,7 @@ impl eframe::App for ConvscopeApp {
                 Tab::Shuffle => self.shuffle_lab.summary.as_deref(),
                 Tab::Separable => self.separable_lab.summary.as_deref(),
                 Tab::Swap => self.swap_lab.summary.as_deref(),
+                Tab::Compare => self.photo_compare.summary.as_deref(),
                 _ => None,
             };
             self.page.report_insight(insight);

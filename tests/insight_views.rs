@@ -95,6 +95,10 @@ fn the_separable_lesson_computes_mobilenets_costs() {
     harness.get_by_label("462,422,016");
     // MobileNet V1 built by the zoo at α = 1, ρ = 224 (the paper's Table 6: 569M MACs, 4.2M params).
     harness.get_by_label_contains("MobileNet V1 α = 1.00, 224²: 4,231,976 parameters");
+    // IGCV2, a labelled reconstruction against the three published totals (ShuffleNet V2, Table 8).
+    harness.get_by_label_contains("RECONSTRUCTION: the paper's networks are MobileNet V1-shaped");
+    harness.get_by_label("IGCV2-0.25");
+    harness.get_by_label("568M");
     harness.snapshot("separable_lab");
 }
 

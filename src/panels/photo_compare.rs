@@ -22,6 +22,8 @@ struct Profile {
 
 pub struct PhotoCompareState {
     pub models: Vec<&'static str>,
+    /// What the view shows, for the page's `data-insight`.
+    pub summary: Option<String>,
     profiles: HashMap<&'static str, Option<Profile>>,
 }
 
@@ -29,6 +31,7 @@ impl Default for PhotoCompareState {
     fn default() -> Self {
         Self {
             models: vec!["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"],
+            summary: None,
             profiles: HashMap::new(),
         }
     }
@@ -158,6 +161,13 @@ pub fn photo_compare_ui(ui: &mut egui::Ui, view: &ModelView, inference: &mut Inf
             ui.end_row();
         }
     });
+    let done: Vec<String> = state
+        .models
+        .iter()
+        .filter_map(|id| inference.comparisons().find(|c| c.id == *id))
+        .map(|c| format!("{}:{}:{}", c.id, c.top.first().map_or(0, |t| t.0), c.backend.id()))
+        .collect();
+    state.summary = Some(format!("view=compare done={} results={}", done.len(), done.join(",")));
     // MACs per stage, one series per model.
     let width = 0.8 / state.models.len().max(1) as f64;
     Plot::new("photo_compare_stages")

@@ -18,6 +18,8 @@ pub struct SeparableLabState {
     pub resolution: usize,
     pub alpha: f64,
     pub rho: usize,
+    /// The IGCV2 reconstruction at 1, ½ and ¼ of its width: `(width, MACs)`, built once.
+    igcv2: Option<Vec<(f64, u64)>>,
     /// MobileNet V1 at the paper's α and ρ, built once: `(label, α, ρ, params, MACs, published params, published MACs)`.
     table: Option<Vec<Row>>,
 }
@@ -44,6 +46,7 @@ impl Default for SeparableLabState {
             alpha: 1.0,
             rho: 224,
             table: None,
+            igcv2: None,
         }
     }
 }
@@ -204,6 +207,50 @@ fn width_resolution_ui(ui: &mut egui::Ui, state: &mut SeparableLabState) {
         }
     });
     ui.weak("Paper: Howard et al. 2017, Table 6 (α at 224²) and Table 7 (ρ at α = 1). The zoo rounds channels to multiples of 8 as timm does.");
+    igcv2_ui(ui, state);
+}
+
+/// IGCV2's sparser pointwise step: MobileNet V1's layout with IGCV2 blocks, a labelled reconstruction,
+/// against the three published totals.
+fn igcv2_ui(ui: &mut egui::Ui, state: &mut SeparableLabState) {
+    use convscope_zoo::igcv2::{PUBLISHED, WIDTH_FOR_IGCV2_1_0};
+    ui.add_space(6.0);
+    ui.strong("IGCV2: the pointwise step made sparse too");
+    ui.label(
+        "IGCV2 replaces the dense 1×1 by two group 1×1 convolutions with a shuffle between them, K₂·K₃ = C, so every \
+         output still has one path from every input at C·(K₂ + K₃) instead of C² weights.",
+    );
+    ui.colored_label(
+        ui.visuals().warn_fg_color,
+        "RECONSTRUCTION: the paper's networks are MobileNet V1-shaped, but their widths are unpublished; here \
+         MobileNet V1's layout with IGCV2 blocks, its width set to land on IGCV2-1.0 (zoo: igcv2_mobilenet).",
+    );
+    let rows = state.igcv2.get_or_insert_with(|| {
+        [1.0, 0.5, 0.25]
+            .iter()
+            .filter_map(|&f| {
+                let entry = convscope_zoo::find("igcv2_mobilenet")?;
+                let width = WIDTH_FOR_IGCV2_1_0 * f;
+                let graph = entry.build(&Variant { width, ..entry.default }).ok()?;
+                Some((width, GraphCost::of(&graph).total.macs))
+            })
+            .collect()
+    });
+    egui::Grid::new("igcv2_table").striped(true).show(ui, |ui| {
+        for h in ["published", "MACs", "reconstruction width", "MACs", "Δ"] {
+            ui.strong(h);
+        }
+        ui.end_row();
+        for ((name, published, _), (width, macs)) in PUBLISHED.iter().zip(rows.iter()) {
+            ui.label(*name);
+            ui.label(format!("{:.0}M", published / 1e6));
+            ui.label(format!("×{width:.3}"));
+            ui.label(format!("{:.0}M", *macs as f64 / 1e6));
+            ui.label(format!("{:+.0}%", 100.0 * (*macs as f64 / published - 1.0)));
+            ui.end_row();
+        }
+    });
+    ui.weak("Published: as ShuffleNet V2's Table 8 lists them. The smaller published networks are not plain width multiples of the largest, hence the gaps.");
 }
 
 /// What a computed lesson was computed from: (source, from the layer, M, N, D_K, D_F).

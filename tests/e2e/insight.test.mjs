@@ -111,3 +111,18 @@ test('the conv-swap lab puts Ghost modules into ResNet-50', { timeout: 300_000 }
     assert.equal(f.layers, '52');
   });
 });
+
+test('three pretrained networks on one photo, on the WebGPU engine', { timeout: 900_000 }, async () => {
+  await withPage('insight-compare', '#tab=compare&sample=coffee.png&compare=efficientnet_lite0,efficientnet_lite1,efficientnet_lite2',
+    async (page) => {
+      const f = await insight(page, 'compare', () => true);
+      assert.ok(f);
+      await page.waitForFunction(() => (document.documentElement.dataset.insight ?? '').includes('done=3'), null,
+        { timeout: 900_000 });
+      const r = (await report(page)).insight;
+      // The CLI's pretrained tests: espresso (class 967) for all three.
+      for (const id of ['efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2']) {
+        assert.ok(r.includes(`${id}:967:webgpu`), r);
+      }
+    });
+});

@@ -18,7 +18,7 @@ mod g_ghostnet;
 mod ghostnet;
 mod googlenet;
 mod igcv1;
-mod igcv2;
+pub mod igcv2;
 mod inception_v3;
 mod micronet;
 mod mobilenet_v1;

@@ -164,6 +164,7 @@ pub fn registry() -> Vec<ModelEntry> {
     models.extend(crate::shufflenet_v1::models());
     models.extend(crate::shufflenet_v2::models());
     models.extend(crate::igcv1::models());
+    models.extend(crate::igcv2::models());
     models.extend(crate::channelnet::models());
     models.extend(crate::efficientnet::models());
     models.extend(crate::efficientnet_lite::models());

@@ -59,6 +59,11 @@ const NO_REFERENCE: &[(&str, &str)] = &[
          are tested against the Caffe prototxt count in crates/zoo/src/alexnet.rs",
     ),
     (
+        "igcv2_mobilenet",
+        "IGCV2 has no reference code and its networks' widths are unpublished: a labelled reconstruction, its \
+         total tested against IGCV2-1.0's published 564M in crates/zoo/src/igcv2.rs",
+    ),
+    (
         "compconv128_resnet50",
         "CompConv has no reference code: its modules are tested against the paper's cost formula layer by layer in \
          crates/zoo/src/swap.rs, on torchvision's resnet50 (itself matched here)",
