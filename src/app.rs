@@ -419,6 +419,9 @@ impl ConvscopeApp {
             }
         });
 
+        if panels::take_switch_to_trained(ui.ctx()) {
+            self.view.select_id(panels::TRAINED_DEFAULT);
+        }
         egui::Window::new("Compute backend")
             .open(&mut self.show_backend_window)
             .resizable(false)

@@ -21,7 +21,8 @@ fn the_ghost_lab_compares_channels_and_pairs_ghosts_on_a_photo() {
     for _ in 0..5 {
         harness.run();
     }
-    // No pretrained GhostNet here: the lab says the maps come from random filters.
+    // No pretrained GhostNet here: the lab says the maps come from random filters, and offers the
+    // pretrained model (clicked at the end).
     harness.get_by_label_contains("UNTRAINED");
     // The default layer is the first Ghost module's intrinsic maps (timm ghostnet_100 names).
     harness.get_by_label_contains("of blocks.0.0.ghost1.primary_conv.2");
@@ -35,6 +36,10 @@ fn the_ghost_lab_compares_channels_and_pairs_ghosts_on_a_photo() {
     harness.get_by_label("200");
     harness.get_by_label("256");
     harness.snapshot("ghost_lab");
+    harness.get_by_label("use the pretrained EfficientNet-Lite0").click();
+    harness.step();
+    harness.step();
+    assert_eq!(harness.state().view.entry().map(|e| e.id), Some("efficientnet_lite0"));
 }
 
 #[test]

@@ -4,6 +4,17 @@
 use crate::inference::{Inference, RunResult, SAMPLES, WeightsLabel};
 use crate::model_view::ModelView;
 
+/// The pretrained model the insight views suggest when the current one is untrained.
+pub const TRAINED_DEFAULT: &str = "efficientnet_lite0";
+
+/// Whether the "use the pretrained model" button was clicked this frame (kept in the context's memory;
+/// the app switches the model after drawing): true once.
+pub fn take_switch_to_trained(ctx: &egui::Context) -> bool {
+    ctx.data_mut(|d| d.remove_temp::<bool>(egui::Id::unique(SWITCH_ID))).unwrap_or(false)
+}
+
+const SWITCH_ID: &str = "insight_switch_to_trained";
+
 /// The photo bar and the weights label; the current model's result on the current photo, once there.
 pub fn photo_result_ui<'a>(ui: &mut egui::Ui, view: &ModelView, inference: &'a mut Inference) -> Option<&'a RunResult> {
     ui.horizontal_wrapped(|ui| {
@@ -42,10 +53,19 @@ pub fn photo_result_ui<'a>(ui: &mut egui::Ui, view: &ModelView, inference: &'a m
             ui.colored_label(egui::Color32::from_rgb(60, 179, 113), format!("weights from {name}"));
         }
         WeightsLabel::Untrained | WeightsLabel::Unavailable(_) => {
-            ui.colored_label(
-                ui.visuals().warn_fg_color,
-                "UNTRAINED: seeded random weights — these maps show what random filters do, not what a trained network learned",
-            );
+            ui.horizontal_wrapped(|ui| {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    "UNTRAINED: seeded random weights — these maps show what random filters do, not what a trained network learned",
+                );
+                if ui
+                    .small_button("use the pretrained EfficientNet-Lite0")
+                    .on_hover_text("Open the pretrained EfficientNet-Lite0 on the same photo")
+                    .clicked()
+                {
+                    ui.ctx().data_mut(|d| d.insert_temp(egui::Id::unique(SWITCH_ID), true));
+                }
+            });
         }
     }
     Some(result)

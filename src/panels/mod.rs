@@ -27,6 +27,7 @@ pub use build_view::build_view_ui;
 pub use compare::{ZooPoint, compare_ui, zoo_points};
 pub use feature_maps::MapsState;
 pub use ghost_lab::{GhostLabState, ghost_lab_ui};
+pub use insight_photo::{TRAINED_DEFAULT, take_switch_to_trained};
 pub use inspector::inspector_panel_ui;
 pub use layer_table::{LayerTimes, TableState, layer_table_ui};
 pub use model_picker::model_picker_ui;
