@@ -141,6 +141,11 @@ impl ConvscopeApp {
         }
     }
 
+    /// The status bar's message, if any (e.g. a link that named an unknown model).
+    pub fn notice_text(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
     pub fn status(&self) -> &ComputeStatus {
         &self.status
     }

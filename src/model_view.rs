@@ -48,6 +48,8 @@ pub struct ModelView {
     pub selected_node: Option<NodeId>,
     /// EfficientNet compound coefficient φ the variant was scaled with (None: the released row).
     pub phi: Option<f64>,
+    /// What the last anatomy export did ("saved …", "downloading …").
+    pub anatomy_notice: Option<String>,
 }
 
 impl Default for ModelView {
@@ -67,6 +69,7 @@ impl Default for ModelView {
             since_step: 0.0,
             selected_node: None,
             phi: None,
+            anatomy_notice: None,
         };
         view.rebuild();
         view

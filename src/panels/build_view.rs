@@ -85,10 +85,35 @@ pub fn build_view_ui(ui: &mut egui::Ui, view: &mut ModelView) {
     });
 
     ui.add_space(6.0);
-    let height = (ui.available_height() / 2.0 - 16.0).max(120.0);
+    // The block to look inside: the one holding the selected layer, else the newest built.
+    let inside = view
+        .selected_node
+        .and_then(|n| built.iter().position(|s| s.nodes.contains(&n.0)))
+        .or(built.len().checked_sub(1));
+    let anatomy = inside.and_then(|i| built.get(i)).and_then(|s| super::anatomy::step_anatomy(view, s));
     let span = total as f64 + 1.0;
-    cumulative_plot_ui(ui, "params_plot", "Parameters", built, span, height, |s| (s.params, s.cumulative_params));
-    cumulative_plot_ui(ui, "macs_plot", "MACs", built, span, height, |s| (s.macs, s.cumulative_macs));
+    let mut clicked = None;
+    ui.horizontal_top(|ui| {
+        let plots = (ui.available_width() * 0.45).max(260.0);
+        ui.vertical(|ui| {
+            ui.set_width(plots);
+            let height = (ui.available_height() / 2.0 - 16.0).max(120.0);
+            cumulative_plot_ui(ui, "params_plot", "Parameters", built, span, height, |s| {
+                (s.params, s.cumulative_params)
+            });
+            cumulative_plot_ui(ui, "macs_plot", "MACs", built, span, height, |s| (s.macs, s.cumulative_macs));
+        });
+        ui.separator();
+        ui.vertical(|ui| match &anatomy {
+            Some(a) => clicked = super::anatomy::anatomy_ui(ui, a, view.selected_node, &mut view.anatomy_notice),
+            None => {
+                ui.weak("Build a block to see inside it.");
+            }
+        });
+    });
+    if let Some(node) = clicked {
+        view.selected_node = Some(node);
+    }
 }
 
 /// Bars of `what` per block built so far and a line of its running total, in millions.

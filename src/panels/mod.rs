@@ -1,5 +1,6 @@
 //! Every panel of the shell, one file each, as `*_ui` functions over borrowed state.
 
+mod anatomy;
 mod architecture;
 mod backend;
 mod build_view;

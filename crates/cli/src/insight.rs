@@ -226,3 +226,49 @@ pub fn ghost(entry: &ModelEntry, photo: &Photo<'_>, json: bool, out: &mut impl s
     }
     Ok(())
 }
+
+/// `convscope anatomy <id> [--block NAME] --format json|dot|svg`: a block's (or the whole network's) ops
+/// as nodes and the tensors between them as edges, with the names `table` prints.
+pub fn anatomy(entry: &ModelEntry, block: Option<&str>, format: &str, out: &mut impl std::io::Write) -> Result<()> {
+    use convscope_insight::anatomy::{self, Anatomy};
+    let graph = entry.build_default().with_context(|| format!("building {}", entry.id))?;
+    let cost = convscope_graph::GraphCost::of(&graph);
+    let (title, nodes) = match block {
+        Some(name) => {
+            let Some(nodes) = anatomy::block_nodes(&graph, name) else {
+                let blocks: Vec<&str> = graph.blocks.iter().map(|b| b.name.as_str()).take(8).collect();
+                bail!("{} has no block named {name:?} (e.g. {})", entry.id, blocks.join(", "));
+            };
+            let kind = graph.blocks.iter().find(|b| b.name == name).map_or("", |b| b.kind.as_str());
+            (format!("{} {name} ({kind})", entry.id), nodes)
+        }
+        None => (entry.id.to_owned(), (0..graph.nodes.len()).map(NodeId).collect()),
+    };
+    let a = Anatomy::of(&graph, &cost, &title, &nodes);
+    match format {
+        "dot" => out.write_all(a.to_dot().as_bytes())?,
+        "svg" => out.write_all(a.to_svg().as_bytes())?,
+        _ => {
+            let shape = |s: convscope_graph::Shape| if s.vector { json!([s.c]) } else { json!([s.c, s.h, s.w]) };
+            let report = json!({
+                "model": entry.id,
+                "block": block,
+                "nodes": a.parts.iter().map(|p| json!({
+                    "name": p.name,
+                    "op": p.op,
+                    "shape": shape(p.shape),
+                    "params": p.params,
+                    "macs": p.macs,
+                    "input": p.external,
+                    "rank": p.rank,
+                })).collect::<Vec<_>>(),
+                "edges": a.flows.iter().filter_map(|f| {
+                    let (from, to) = (a.parts.get(f.from)?, a.parts.get(f.to)?);
+                    Some(json!({"from": from.name, "to": to.name, "shape": shape(f.shape)}))
+                }).collect::<Vec<_>>(),
+            });
+            writeln!(out, "{report}")?;
+        }
+    }
+    Ok(())
+}

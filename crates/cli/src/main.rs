@@ -10,6 +10,7 @@
 //! convscope dsc --channels M,N --kernel K --resolution D [--format text|json]
 //! convscope similarity <id> (--image X | --input x.npy) [--weights W] --layer <node> [--top K] [--threshold T] [--format text|json]
 //! convscope ghost <id> (--image X | --input x.npy) [--weights W] [--format text|json]
+//! convscope anatomy <id> [--block NAME] [--format json|dot|svg]
 //! ```
 
 mod infer;
@@ -205,6 +206,23 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Brief::Text)]
         format: Brief,
     },
+    /// A block's (or the whole network's) ops and the tensors between them: JSON, Graphviz DOT or SVG.
+    Anatomy {
+        id: String,
+        /// A block name, as `table` shows them (`── name (kind)`); default: the whole network.
+        #[arg(long)]
+        block: Option<String>,
+        #[arg(long, value_enum, default_value_t = Diagram::Json)]
+        format: Diagram,
+    },
+}
+
+/// Output of `anatomy`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Diagram {
+    Json,
+    Dot,
+    Svg,
 }
 
 /// The photo, weights and engine of `similarity` and `ghost`.
@@ -535,6 +553,15 @@ fn run(cli: Cli) -> Result<()> {
                 format == Brief::Json,
                 &mut stdout,
             )?;
+        }
+        Command::Anatomy { id, block, format } => {
+            let entry = find(&id)?;
+            let format = match format {
+                Diagram::Json => "json",
+                Diagram::Dot => "dot",
+                Diagram::Svg => "svg",
+            };
+            insight::anatomy(&entry, block.as_deref(), format, &mut stdout)?;
         }
         Command::Ghost { id, on, format } => {
             let entry = find(&id)?;

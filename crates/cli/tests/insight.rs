@@ -219,3 +219,60 @@ fn table_swaps_convolutions_for_modules() {
     fails_with(&["table", "resnet50", "--compconv-c0", "64"], "go with --swap compconv");
     fails_with(&["table", "resnet50", "--swap", "ghost", "--ghost", "1,3"], "needs s ≥ 2");
 }
+
+#[test]
+fn anatomy_lists_a_blocks_ops_with_the_tables_names() {
+    // torchvision mobilenet_v2 features.3: its nine ops and the input from features.2.
+    let v = json(&["anatomy", "mobilenet_v2", "--block", "features.3", "--format", "json"]);
+    let table = json(&["table", "mobilenet_v2", "--format", "json"]);
+    let in_table: Vec<&str> =
+        table["layers"].as_array().expect("layers").iter().filter_map(|l| l["name"].as_str()).collect();
+    let nodes = v["nodes"].as_array().expect("nodes");
+    let ops: Vec<&str> = nodes.iter().filter(|n| n["input"] == false).filter_map(|n| n["name"].as_str()).collect();
+    assert_eq!(ops.len(), 9);
+    assert!(ops.iter().all(|n| in_table.contains(n) && n.starts_with("features.3.")), "{ops:?}");
+    let inputs: Vec<&str> = nodes.iter().filter(|n| n["input"] == true).filter_map(|n| n["name"].as_str()).collect();
+    assert_eq!(inputs, vec!["features.2.conv.3"]);
+    // Every edge joins two listed nodes; the skip goes from the input to the add.
+    let named = |n: &serde_json::Value| nodes.iter().any(|m| m["name"] == *n);
+    let edges = v["edges"].as_array().expect("edges");
+    assert!(edges.iter().all(|e| named(&e["from"]) && named(&e["to"])));
+    assert!(edges.iter().any(|e| e["from"] == "features.2.conv.3" && e["to"] == "features.3.add"));
+    // The shapes on the edges are the table's outputs.
+    let shape_of = |name: &str| {
+        table["layers"]
+            .as_array()
+            .expect("layers")
+            .iter()
+            .find(|l| l["name"] == name)
+            .map(|l| l["output_shape"].clone())
+    };
+    let e = edges.iter().find(|e| e["from"] == "features.3.conv.0.0").expect("edge");
+    let dims: Vec<String> = e["shape"].as_array().expect("shape").iter().map(ToString::to_string).collect();
+    assert_eq!(Some(serde_json::json!(format!("[{}]", dims.join("×")))), shape_of("features.3.conv.0.0"));
+
+    // SVG: well-formed XML with one box per node; DOT: one edge line per edge.
+    let output = convscope(&["anatomy", "shufflenet_v2_x1_0", "--block", "stage2.1", "--format", "svg"]);
+    assert!(output.status.success());
+    let mut reader = quick_xml::Reader::from_reader(output.stdout.as_slice());
+    let (mut rects, mut buf) = (0, Vec::new());
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(quick_xml::events::Event::Empty(e) | quick_xml::events::Event::Start(e))
+                if e.name().as_ref() == b"rect" =>
+            {
+                rects += 1
+            }
+            Ok(_) => {}
+            Err(e) => panic!("the SVG is not well-formed XML: {e}"),
+        }
+        buf.clear();
+    }
+    let v = json(&["anatomy", "shufflenet_v2_x1_0", "--block", "stage2.1", "--format", "json"]);
+    assert_eq!(rects, v["nodes"].as_array().expect("nodes").len() + 1, "one box per node and the background");
+    let dot = convscope(&["anatomy", "shufflenet_v2_x1_0", "--block", "stage2.1", "--format", "dot"]);
+    let dot = String::from_utf8(dot.stdout).expect("UTF-8");
+    assert_eq!(dot.matches(" -> ").count(), v["edges"].as_array().expect("edges").len());
+    fails_with(&["anatomy", "mobilenet_v2", "--block", "nowhere"], "has no block named \"nowhere\"");
+}

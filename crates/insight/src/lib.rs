@@ -1,6 +1,7 @@
 //! The numbers behind the insight views, shared by the app and the CLI (`convscope shuffle`, `dsc`,
 //! `similarity`, `ghost`), computed here once and tested against the papers' formulas and PyTorch:
 //!
+//! - [`anatomy`]: a block's ops as a layered diagram (boxes, shapes on the edges), as DOT or SVG;
 //! - [`shuffle`]: the channel-shuffle permutation and what two stacked group convolutions connect,
 //!   with and without it;
 //! - [`connectivity`]: which input channels each output channel of any unit depends on, traced through
@@ -11,6 +12,7 @@
 //! - [`ghost`]: the Ghost modules of a graph, which intrinsic map each ghost map is made from, and the
 //!   cost a module saves against the plain convolution it replaces.
 
+pub mod anatomy;
 pub mod connectivity;
 pub mod ghost;
 pub mod separable;

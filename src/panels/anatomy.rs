@@ -1,0 +1,103 @@
+//! A block's anatomy, drawn: its ops as boxes in a top-to-bottom layered diagram, the tensor shape on
+//! every edge, inputs from outside the block dashed; click an op to select it (the table, the Inspector
+//! and the Run view follow). Exported as SVG or Graphviz DOT. The diagram is `convscope_insight::anatomy`,
+//! the same as `convscope anatomy`.
+
+use convscope_graph::NodeId;
+use convscope_insight::anatomy::Anatomy;
+
+use crate::model_view::{BuildStep, ModelView};
+
+const BOX: egui::Vec2 = egui::vec2(150.0, 38.0);
+const GAP: egui::Vec2 = egui::vec2(22.0, 26.0);
+
+/// The anatomy of build step `step`.
+pub fn step_anatomy(view: &ModelView, step: &BuildStep) -> Option<Anatomy> {
+    let model = view.model.as_ref().ok()?;
+    let nodes: Vec<NodeId> = step.nodes.clone().map(NodeId).collect();
+    Some(Anatomy::of(&model.graph, &model.cost, &format!("{} ({})", step.name, step.kind), &nodes))
+}
+
+/// Draw `anatomy`; returns the node clicked, if any.
+pub fn anatomy_ui(
+    ui: &mut egui::Ui,
+    anatomy: &Anatomy,
+    selected: Option<NodeId>,
+    notice: &mut Option<String>,
+) -> Option<NodeId> {
+    ui.horizontal(|ui| {
+        ui.strong(format!("Inside {}", anatomy.title));
+        let file = anatomy.title.split_whitespace().next().unwrap_or("block").replace(['/', '\\'], "_");
+        if ui.small_button("SVG").on_hover_text("Download the diagram as SVG (for slides)").clicked() {
+            *notice = Some(super::download::offer(&format!("{file}.svg"), "image/svg+xml", &anatomy.to_svg()));
+        }
+        if ui.small_button("DOT").on_hover_text("Download the diagram as Graphviz DOT").clicked() {
+            *notice = Some(super::download::offer(&format!("{file}.dot"), "text/vnd.graphviz", &anatomy.to_dot()));
+        }
+        if let Some(n) = notice.as_deref() {
+            ui.weak(n);
+        }
+    });
+    let (breadth, depth) = (anatomy.breadth().max(1) as f32, anatomy.depth().max(1) as f32);
+    let size = egui::vec2(breadth * (BOX.x + GAP.x) + GAP.x, depth * (BOX.y + GAP.y) + GAP.y);
+    let mut clicked = None;
+    egui::ScrollArea::both().id_salt("anatomy").max_height(ui.available_height().max(200.0)).show(ui, |ui| {
+        let (response, painter) =
+            ui.allocate_painter(size.max(egui::vec2(ui.available_width(), 0.0)), egui::Sense::click());
+        let origin = response.rect.min;
+        let centre = |rank: usize, x: f32| {
+            egui::pos2(
+                origin.x + response.rect.width() / 2.0 + x * (BOX.x + GAP.x),
+                origin.y + GAP.y + rank as f32 * (BOX.y + GAP.y) + BOX.y / 2.0,
+            )
+        };
+        let visuals = ui.visuals().clone();
+        let text = visuals.text_color();
+        let weak = visuals.weak_text_color();
+        for f in &anatomy.flows {
+            let (Some(a), Some(b)) = (anatomy.parts.get(f.from), anatomy.parts.get(f.to)) else { continue };
+            let (from, to) = (
+                centre(a.rank, a.x) + egui::vec2(0.0, BOX.y / 2.0),
+                centre(b.rank, b.x) - egui::vec2(0.0, BOX.y / 2.0),
+            );
+            painter.line_segment([from, to], egui::Stroke::new(1.2, weak));
+            painter.circle_filled(to, 2.5, weak);
+            if b.rank > a.rank + 1 || (a.x - b.x).abs() > 0.1 || f.shape != b.shape {
+                painter.text(
+                    from.lerp(to, 0.5) + egui::vec2(4.0, 0.0),
+                    egui::Align2::LEFT_CENTER,
+                    f.shape.to_string(),
+                    egui::FontId::monospace(9.0),
+                    weak,
+                );
+            }
+        }
+        for p in &anatomy.parts {
+            let rect = egui::Rect::from_center_size(centre(p.rank, p.x), BOX);
+            let is_selected = selected == Some(p.node) && !p.external;
+            let label = if p.external {
+                egui::RichText::new(format!("from {}\n{}", p.name, p.shape)).size(10.0).color(weak)
+            } else {
+                egui::RichText::new(format!("{}\n{}", p.op, p.shape)).size(10.5).color(text)
+            };
+            let g = convscope_graph::report::group;
+            let button = egui::Button::new(label).corner_radius(5.0).selected(is_selected);
+            let button = if p.external { button.fill(visuals.faint_bg_color) } else { button };
+            let clicked_here = ui
+                .put(rect, button)
+                .on_hover_text(format!(
+                    "{}\n{}\noutput {}\n{} params · {} MACs",
+                    p.name,
+                    p.op,
+                    p.shape,
+                    g(p.params),
+                    g(p.macs)
+                ))
+                .clicked();
+            if clicked_here && !p.external {
+                clicked = Some(p.node);
+            }
+        }
+    });
+    clicked
+}
