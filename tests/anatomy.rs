@@ -23,6 +23,8 @@ fn the_build_view_shows_inside_the_selected_block() {
     harness.get_by_label("from features.2.conv.3\n[24×56×56]");
     harness.get_by_label("Conv2d 1×1\n[144×56×56]");
     harness.get_by_label("Add\n[24×56×56]");
+    // Sandler et al. 2018, Sec. 5.1 with this block's numbers: 56²·24·144 + 56²·144·(3² + 24).
+    harness.get_by_label_contains("= 3136·24·144 + 3136·144·(3² + 24) = 25,740,288");
     harness.snapshot("anatomy_inverted_residual");
     harness.get_by_label("Conv2d 3×3 dw\n[144×56×56]").click();
     harness.run();

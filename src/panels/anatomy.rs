@@ -18,6 +18,26 @@ pub fn step_anatomy(view: &ModelView, step: &BuildStep) -> Option<Anatomy> {
     Some(Anatomy::of(&model.graph, &model.cost, &format!("{} ({})", step.name, step.kind), &nodes))
 }
 
+/// The block's cost formula from its family's paper, with its numbers, beside the zoo's count.
+pub fn formula_ui(ui: &mut egui::Ui, view: &ModelView, step: &BuildStep) {
+    let Ok(model) = view.model.as_ref() else { return };
+    if let Some(entry) = view.entry()
+        && let Some(idea) = super::idea(entry.family)
+    {
+        ui.add(egui::Label::new(egui::RichText::new(idea).small()).wrap());
+    }
+    let nodes: Vec<NodeId> = step.nodes.clone().map(NodeId).collect();
+    let Some(f) = convscope_insight::formulas::for_block(&model.graph, &step.kind, &nodes) else { return };
+    let g = convscope_graph::report::group;
+    ui.add(
+        egui::Label::new(
+            egui::RichText::new(format!("MACs = {} = {} = {}", f.symbolic, f.numeric, g(f.macs))).monospace().small(),
+        )
+        .wrap(),
+    )
+    .on_hover_text(format!("{}; the zoo counts {} MACs for this block", f.source, g(step.macs)));
+}
+
 /// Draw `anatomy`; returns the node clicked, if any.
 pub fn anatomy_ui(
     ui: &mut egui::Ui,
@@ -60,11 +80,28 @@ pub fn anatomy_ui(
                 centre(a.rank, a.x) + egui::vec2(0.0, BOX.y / 2.0),
                 centre(b.rank, b.x) - egui::vec2(0.0, BOX.y / 2.0),
             );
-            painter.line_segment([from, to], egui::Stroke::new(1.2, weak));
+            let stroke = egui::Stroke::new(1.2, weak);
+            // An edge that skips ranks (a residual, an SE gate) would run through the boxes between: it
+            // bends out to the right instead.
+            let skips = anatomy.skips(f);
+            let label_at = if skips {
+                let bend = egui::vec2(BOX.x * 0.75, 0.0);
+                let (c1, c2) = (from + bend + egui::vec2(0.0, GAP.y), to + bend - egui::vec2(0.0, GAP.y));
+                painter.add(egui::epaint::CubicBezierShape::from_points_stroke(
+                    [from, c1, c2, to],
+                    false,
+                    egui::Color32::TRANSPARENT,
+                    stroke,
+                ));
+                from.lerp(to, 0.5) + bend * 0.75
+            } else {
+                painter.line_segment([from, to], stroke);
+                from.lerp(to, 0.5)
+            };
             painter.circle_filled(to, 2.5, weak);
-            if b.rank > a.rank + 1 || (a.x - b.x).abs() > 0.1 || f.shape != b.shape {
+            if skips || (a.x - b.x).abs() > 0.1 || f.shape != b.shape {
                 painter.text(
-                    from.lerp(to, 0.5) + egui::vec2(4.0, 0.0),
+                    label_at + egui::vec2(4.0, 0.0),
                     egui::Align2::LEFT_CENTER,
                     f.shape.to_string(),
                     egui::FontId::monospace(9.0),

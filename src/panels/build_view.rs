@@ -93,6 +93,7 @@ pub fn build_view_ui(ui: &mut egui::Ui, view: &mut ModelView) {
     let anatomy = inside.and_then(|i| built.get(i)).and_then(|s| super::anatomy::step_anatomy(view, s));
     let span = total as f64 + 1.0;
     let mut clicked = None;
+    let mut notice = view.anatomy_notice.take();
     ui.horizontal_top(|ui| {
         let plots = (ui.available_width() * 0.45).max(260.0);
         ui.vertical(|ui| {
@@ -105,12 +106,18 @@ pub fn build_view_ui(ui: &mut egui::Ui, view: &mut ModelView) {
         });
         ui.separator();
         ui.vertical(|ui| match &anatomy {
-            Some(a) => clicked = super::anatomy::anatomy_ui(ui, a, view.selected_node, &mut view.anatomy_notice),
+            Some(a) => {
+                if let Some(step) = inside.and_then(|i| built.get(i)) {
+                    super::anatomy::formula_ui(ui, view, step);
+                }
+                clicked = super::anatomy::anatomy_ui(ui, a, view.selected_node, &mut notice);
+            }
             None => {
                 ui.weak("Build a block to see inside it.");
             }
         });
     });
+    view.anatomy_notice = notice;
     if let Some(node) = clicked {
         view.selected_node = Some(node);
     }

@@ -15,6 +15,10 @@ pub fn welcome_ui(ui: &mut egui::Ui, status: &ComputeStatus, view: &ModelView) {
             egui::Frame::group(ui.style()).show(ui, |ui| {
                 ui.set_min_width(320.0);
                 ui.strong(entry.title);
+                if let Some(idea) = super::idea(entry.family) {
+                    ui.add(egui::Label::new(idea).wrap());
+                    ui.add_space(4.0);
+                }
                 egui::Grid::new("provenance").num_columns(2).show(ui, |ui| {
                     ui.label("paper");
                     ui.label(entry.paper);

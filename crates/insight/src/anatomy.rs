@@ -133,6 +133,18 @@ impl Anatomy {
         }
     }
 
+    /// Whether `flow` passes a part on its straight way down (it skips ranks over a part in its column):
+    /// drawn bent to the side.
+    pub fn skips(&self, flow: &Flow) -> bool {
+        let (Some(a), Some(b)) = (self.parts.get(flow.from), self.parts.get(flow.to)) else { return false };
+        self.parts.iter().any(|p| {
+            p.rank > a.rank && p.rank < b.rank && {
+                let t = (p.rank - a.rank) as f32 / (b.rank - a.rank) as f32;
+                (a.x + (b.x - a.x) * t - p.x).abs() < 0.6
+            }
+        })
+    }
+
     /// Ranks in the diagram.
     pub fn depth(&self) -> usize {
         self.parts.iter().map(|p| p.rank + 1).max().unwrap_or(0)
@@ -187,16 +199,21 @@ impl Anatomy {
         for f in &self.flows {
             let (Some(a), Some(b)) = (self.parts.get(f.from), self.parts.get(f.to)) else { continue };
             let ((x1, y1), (x2, y2)) = (centre(a), centre(b));
+            let (y1, y2) = (y1 + H / 2.0, y2 - H / 2.0);
+            // Edges over boxes in their way bend out to the right (residuals, gates).
+            let bend = if self.skips(f) { W * 0.75 } else { 0.0 };
             let _ = writeln!(
                 out,
-                r##"<line x1="{x1:.1}" y1="{:.1}" x2="{x2:.1}" y2="{:.1}" stroke="#555" stroke-width="1.2"/>"##,
-                y1 + H / 2.0,
-                y2 - H / 2.0
+                r##"<path d="M {x1:.1} {y1:.1} C {:.1} {:.1}, {:.1} {:.1}, {x2:.1} {y2:.1}" fill="none" stroke="#555" stroke-width="1.2"/>"##,
+                x1 + bend,
+                y1 + GAP_Y,
+                x2 + bend,
+                y2 - GAP_Y
             );
             let _ = writeln!(
                 out,
                 r##"<text x="{:.1}" y="{:.1}" fill="#666" font-size="9">{}</text>"##,
-                (x1 + x2) / 2.0 + 4.0,
+                (x1 + x2) / 2.0 + 4.0 + bend * 0.75,
                 (y1 + y2) / 2.0,
                 f.shape
             );
@@ -269,9 +286,11 @@ mod tests {
         let external: Vec<&Part> = a.parts.iter().filter(|p| p.external).collect();
         assert_eq!(external.len(), 1, "one input from outside");
         assert_eq!(external[0].name, "features.2.conv.3");
-        // The skip: the input flows both into the expansion conv and into the add.
+        // The skip: the input flows both into the expansion conv and into the add, bent around the chain.
         let add = a.parts.iter().position(|p| p.op == "Add").unwrap_or(usize::MAX);
-        assert!(a.flows.iter().any(|f| f.from == 0 && f.to == add));
+        let skip = a.flows.iter().find(|f| f.from == 0 && f.to == add).unwrap_or_else(|| panic!("the skip"));
+        assert!(a.skips(skip));
+        assert!(!a.skips(&a.flows[0]), "the chain's own edges go straight");
         // 1×1 conv, BN, ReLU6, 3×3 dw, BN, ReLU6, 1×1 conv, BN, add: the add is the deepest rank.
         assert_eq!(a.parts[add].rank, a.depth() - 1);
         assert_eq!(a.breadth(), 1, "a chain with a skip around it is one box wide");

@@ -2,6 +2,7 @@
 //! `similarity`, `ghost`), computed here once and tested against the papers' formulas and PyTorch:
 //!
 //! - [`anatomy`]: a block's ops as a layered diagram (boxes, shapes on the edges), as DOT or SVG;
+//! - [`formulas`]: each block family's cost formula from its paper, with one block's numbers;
 //! - [`shuffle`]: the channel-shuffle permutation and what two stacked group convolutions connect,
 //!   with and without it;
 //! - [`connectivity`]: which input channels each output channel of any unit depends on, traced through
@@ -14,6 +15,7 @@
 
 pub mod anatomy;
 pub mod connectivity;
+pub mod formulas;
 pub mod ghost;
 pub mod separable;
 pub mod shuffle;
