@@ -141,6 +141,11 @@ impl ConvscopeApp {
         }
     }
 
+    /// What the last map download did ("saved …", "downloading …").
+    pub fn maps_download_notice(&self) -> Option<&str> {
+        self.maps.download_notice.as_deref()
+    }
+
     /// The status bar's message, if any (e.g. a link that named an unknown model).
     pub fn notice_text(&self) -> Option<&str> {
         self.notice.as_deref()

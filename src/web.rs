@@ -395,6 +395,24 @@ pub fn download(file_name: &str, mime: &str, contents: &str) -> Result<(), Strin
     Ok(())
 }
 
+/// Offer `contents` to the browser as a file download (binary).
+pub fn download_bytes(file_name: &str, mime: &str, contents: &[u8]) -> Result<(), String> {
+    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(contents));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob =
+        web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|e| js_error_text(&e))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| js_error_text(&e))?;
+    let anchor: web_sys::HtmlAnchorElement =
+        document.create_element("a").map_err(|e| js_error_text(&e))?.dyn_into().map_err(|_| "not an <a>")?;
+    anchor.set_href(&url);
+    anchor.set_download(file_name);
+    anchor.click();
+    web_sys::Url::revoke_object_url(&url).ok();
+    Ok(())
+}
+
 /// GET `url` (same origin) and return its bytes, or the reason it failed.
 pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     let window = web_sys::window().ok_or("no window")?;

@@ -272,6 +272,18 @@ fn the_run_tab_shows_the_pretrained_guesses_and_the_maps() {
     }
     harness.run();
     harness.snapshot("run_view");
+    // The shown layer's maps as .npy (natively: into the working directory), [1, C, H, W] float32.
+    harness.get_by_label("Download .npy").click();
+    for _ in 0..10 {
+        harness.step();
+    }
+    let notice = harness.state().maps_download_notice().expect("a notice").to_owned();
+    let path = notice.strip_prefix("saved ").expect("saved").to_owned();
+    let bytes = std::fs::read(&path).expect("the file");
+    std::fs::remove_file(&path).ok();
+    assert!(bytes.starts_with(b"\x93NUMPY") && path.ends_with(".npy"), "{notice}");
+    let header = String::from_utf8_lossy(&bytes[10..128]).into_owned();
+    assert!(header.contains("'shape': (1, "), "{header}");
 }
 
 #[test]

@@ -31,11 +31,24 @@ pub struct MapsState {
     pub zoom: Option<usize>,
     grid: Option<GridTexture>,
     reads: Option<ChannelReads>,
+    /// A layer's whole map asked for as a download: read back (a GPU result) only when asked.
+    pub download: Option<(u64, convscope_graph::NodeId)>,
+    pub download_notice: Option<String>,
+    pub host: crate::host_maps::HostMaps,
 }
 
 impl Default for MapsState {
     fn default() -> Self {
-        Self { scaling: Scaling::PerChannel, colormap: Colormap::Viridis, zoom: None, grid: None, reads: None }
+        Self {
+            scaling: Scaling::PerChannel,
+            colormap: Colormap::Viridis,
+            zoom: None,
+            grid: None,
+            reads: None,
+            download: None,
+            download_notice: None,
+            host: crate::host_maps::HostMaps::default(),
+        }
     }
 }
 
@@ -44,6 +57,8 @@ impl MapsState {
     pub fn forget_gpu_textures(&mut self) {
         self.grid = None;
         self.reads = None;
+        self.download = None;
+        self.host = crate::host_maps::HostMaps::default();
     }
 }
 

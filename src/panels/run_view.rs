@@ -292,7 +292,39 @@ fn maps_ui(
         }
         ui.label(egui::RichText::new(&graph_node.name).strong().monospace());
         ui.label(format!("{} → {}", graph_node.op.label(), graph_node.output));
+        if ui
+            .small_button("Download .npy")
+            .on_hover_text(
+                "This layer's maps as a float32 NumPy array [1, C, H, W] (a GPU run reads back just this layer)",
+            )
+            .clicked()
+        {
+            maps.download = Some((result.id, node));
+        }
+        if let Some(n) = &maps.download_notice {
+            ui.weak(n);
+        }
     });
+    // A download asked for: the map on the host (read back from the GPU only now), then the file.
+    if let Some((_, wanted)) = maps.download.filter(|(id, _)| *id == result.id) {
+        match maps.host.get(result, wanted) {
+            crate::host_maps::HostMap::Ready(t) => {
+                let shape = if t.shape.vector { vec![1, t.shape.c] } else { vec![1, t.shape.c, t.shape.h, t.shape.w] };
+                let name = model.graph.node(wanted).map_or("map".to_owned(), |n| n.name.replace('/', "_"));
+                maps.download_notice = Some(super::download::offer_bytes(
+                    &format!("{name}.npy"),
+                    "application/octet-stream",
+                    &convscope_engine::npy(&shape, &t.data),
+                ));
+                maps.download = None;
+            }
+            crate::host_maps::HostMap::Waiting => ui.ctx().request_repaint(),
+            crate::host_maps::HostMap::Missing(why) => {
+                maps.download_notice = Some(why);
+                maps.download = None;
+            }
+        }
+    }
     if let Some(into) = result.engine.fused_into(node) {
         let conv = model.graph.node(into).map_or("", |n| n.name.as_str());
         ui.weak(format!("computed in one step with {conv} (conv + BN + activation fused)"));

@@ -60,25 +60,9 @@ pub fn read(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>)> {
     Ok((shape, values))
 }
 
-/// Write a float32 array as .npy version 1.0.
+/// Write a float32 array (C order): `convscope_engine::npy`, shared with the app's map downloads.
 pub fn write(shape: &[usize], values: &[f32]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(ToString::to_string).collect();
-    let shape_text = if dims.len() == 1 { format!("({},)", dims.join("")) } else { format!("({})", dims.join(", ")) };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
-    // Pad so that the data starts on a 64-byte boundary, the header ending in a newline.
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + values.len() * 4);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&[1, 0]);
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for v in values {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out
+    convscope_engine::npy(shape, values)
 }
 
 #[cfg(test)]
