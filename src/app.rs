@@ -75,6 +75,8 @@ pub struct ConvscopeApp {
     /// eframe's renderer, to hand it textures the GPU painted (feature maps of a GPU run).
     render_state: Option<eframe::egui_wgpu::RenderState>,
     show_backend_window: bool,
+    show_architecture: bool,
+    show_inspector: bool,
     /// The model being looked at.
     pub view: ModelView,
     pub tab: Tab,
@@ -124,6 +126,8 @@ impl ConvscopeApp {
             gpu,
             render_state: None,
             show_backend_window: false,
+            show_architecture: true,
+            show_inspector: true,
             view: ModelView::default(),
             tab: Tab::Build,
             table: panels::TableState::default(),
@@ -381,15 +385,32 @@ impl ConvscopeApp {
         });
         egui::Panel::bottom("status_bar")
             .show(ui, |ui| panels::status_bar_ui(ui, &self.status, self.notice.as_deref()));
-        egui::Panel::left("architecture")
-            .default_size(250.0)
-            .show(ui, |ui| panels::architecture_panel_ui(ui, &mut self.view));
-        egui::Panel::right("inspector").default_size(230.0).show(ui, |ui| panels::inspector_panel_ui(ui, &self.view));
+        // Side panels: resizable, and collapsible (the buttons by the tabs, or drag an edge closed).
+        egui::Panel::left("architecture").default_size(228.0).max_size(420.0).resizable(true).show_collapsible(
+            ui,
+            &mut self.show_architecture,
+            |ui| panels::architecture_panel_ui(ui, &mut self.view),
+        );
+        egui::Panel::right("inspector").default_size(210.0).resizable(true).show_collapsible(
+            ui,
+            &mut self.show_inspector,
+            |ui| panels::inspector_panel_ui(ui, &self.view),
+        );
         egui::CentralPanel::default().show(ui, |ui| {
             ui.horizontal(|ui| {
+                let arrow = if self.show_architecture { "◀" } else { "▶" };
+                if ui.selectable_label(false, arrow).on_hover_text("Show or hide the architecture panel").clicked() {
+                    self.show_architecture = !self.show_architecture;
+                }
                 for tab in Tab::ALL {
                     ui.selectable_value(&mut self.tab, tab, tab.title());
                 }
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    let arrow = if self.show_inspector { "▶" } else { "◀" };
+                    if ui.selectable_label(false, arrow).on_hover_text("Show or hide the inspector").clicked() {
+                        self.show_inspector = !self.show_inspector;
+                    }
+                });
             });
             ui.separator();
             match self.tab {

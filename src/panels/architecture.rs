@@ -5,6 +5,8 @@ use crate::model_view::ModelView;
 /// Left panel: the network as a vertical diagram of stages and blocks, as far as the build has got.
 /// Click a block to select it; open it to see its layers.
 pub fn architecture_panel_ui(ui: &mut egui::Ui, view: &mut ModelView) {
+    // Long block names are cut at the panel's edge (the panel is resizable) rather than widening it.
+    ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Truncate);
     ui.heading("Architecture");
     ui.separator();
     let model = match &view.model {

@@ -48,7 +48,7 @@ pub fn zoo_points(view: &ModelView) -> Vec<ZooPoint> {
 
 /// MACs against published top-1, one series per family, marker size by parameters; click to open.
 pub fn compare_ui(ui: &mut egui::Ui, view: &mut ModelView, points: &[ZooPoint]) {
-    ui.label("Computed MACs (conv + linear, default input) against the published ImageNet top-1; marker size grows with the parameter count. Click a model to open it.");
+    ui.label("Computed MACs (conv + linear, default input) against the published ImageNet top-1; marker size grows with the parameter count; the dashed line is the Pareto front (named); hover a marker for its name, click it to open the model.");
     let current = view.entry().map(|e| e.id);
     let mut families: Vec<&str> = points.iter().map(|p| p.family).collect();
     families.dedup();
@@ -76,6 +76,14 @@ pub fn compare_ui(ui: &mut egui::Ui, view: &mut ModelView, points: &[ZooPoint]) 
             })
         })
         .show(ui, |plot| {
+            // The Pareto front: the models no other model beats on both MACs and top-1.
+            let front = pareto_front(points);
+            let line: Vec<[f64; 2]> = front.iter().filter_map(|p| Some([log_macs(p.macs), p.top1?])).collect();
+            plot.line(
+                egui_plot::Line::new("Pareto front", egui_plot::PlotPoints::from(line))
+                    .color(egui::Color32::from_gray(150))
+                    .style(egui_plot::LineStyle::dashed_loose()),
+            );
             for (family_index, family) in families.iter().enumerate() {
                 let color = PALETTE.get(family_index % PALETTE.len()).copied().unwrap_or(egui::Color32::GRAY);
                 for p in points.iter().filter(|p| p.family == *family) {
@@ -86,11 +94,14 @@ pub fn compare_ui(ui: &mut egui::Ui, view: &mut ModelView, points: &[ZooPoint]) 
                         marker = marker.highlight(true);
                     }
                     plot.points(marker);
-                    plot.text(Text::new(
-                        "",
-                        PlotPoint::new(log_macs(p.macs), top1 + 0.6),
-                        RichText::new(p.title).small(),
-                    ));
+                    // Names only on the front and for the open model (the others on hover): no overlaps.
+                    if current == Some(p.id) || front.iter().any(|f| f.id == p.id) {
+                        plot.text(Text::new(
+                            "",
+                            PlotPoint::new(log_macs(p.macs), top1 + 0.6),
+                            RichText::new(p.title).small(),
+                        ));
+                    }
                 }
             }
         });
@@ -103,6 +114,22 @@ pub fn compare_ui(ui: &mut egui::Ui, view: &mut ModelView, points: &[ZooPoint]) 
             view.select_id(id);
         }
     }
+}
+
+/// The models with a published top-1 that no model beats with fewer or equal MACs, by MACs.
+pub fn pareto_front(points: &[ZooPoint]) -> Vec<&ZooPoint> {
+    let mut ranked: Vec<&ZooPoint> = points.iter().filter(|p| p.top1.is_some()).collect();
+    ranked.sort_by(|a, b| a.macs.cmp(&b.macs).then(b.top1.unwrap_or(0.0).total_cmp(&a.top1.unwrap_or(0.0))));
+    let mut best = f64::NEG_INFINITY;
+    ranked
+        .into_iter()
+        .filter(|p| {
+            let top1 = p.top1.unwrap_or(f64::NEG_INFINITY);
+            let on_front = top1 > best;
+            best = best.max(top1);
+            on_front
+        })
+        .collect()
 }
 
 /// `12.0` → "12", `1.5` → "1.5".
@@ -124,4 +151,20 @@ fn nearest<'a>(points: &'a [ZooPoint], point: &PlotPoint) -> Option<&'a ZooPoint
         .filter(|(_, d)| *d < 4.0)
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(p, _)| p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(id: &'static str, macs: u64, top1: f64) -> ZooPoint {
+        ZooPoint { id, title: id, family: "f", params: 1, macs, top1: Some(top1) }
+    }
+
+    #[test]
+    fn the_front_keeps_only_unbeaten_models() {
+        let points = [point("a", 100, 60.0), point("b", 200, 58.0), point("c", 300, 70.0), point("d", 300, 65.0)];
+        let ids: Vec<&str> = pareto_front(&points).iter().map(|p| p.id).collect();
+        assert_eq!(ids, vec!["a", "c"]);
+    }
 }

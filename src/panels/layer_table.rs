@@ -125,11 +125,13 @@ pub fn layer_table_ui(ui: &mut egui::Ui, view: &mut ModelView, state: &mut Table
             .striped(true)
             .resizable(true)
             .sense(egui::Sense::click())
-            .column(Column::initial(200.0).at_least(120.0).clip(true))
-            .column(Column::initial(125.0).at_least(80.0).clip(true))
-            .column(Column::initial(105.0).at_least(70.0))
-            .columns(Column::initial(92.0).at_least(60.0), 4)
-            .columns(Column::initial(92.0).at_least(60.0), usize::from(times.is_some()))
+            // Sized so that every column fits the central area at 1280×800 (long names are elided, with
+            // the whole name on hover); each can be widened by dragging.
+            .column(Column::initial(150.0).at_least(90.0).clip(true))
+            .column(Column::initial(108.0).at_least(70.0).clip(true))
+            .column(Column::initial(98.0).at_least(70.0).clip(true))
+            .columns(Column::initial(80.0).at_least(56.0), 4)
+            .columns(Column::initial(66.0).at_least(50.0), usize::from(times.is_some()))
             .header(22.0, |mut header| {
                 header.col(|ui| {
                     ui.strong("layer");
@@ -145,7 +147,7 @@ pub fn layer_table_ui(ui: &mut egui::Ui, view: &mut ModelView, state: &mut Table
                     (SortColumn::Params, "params"),
                     (SortColumn::Macs, "MACs"),
                     (SortColumn::Flops, "FLOPs"),
-                    (SortColumn::Memory, "memory B"),
+                    (SortColumn::Memory, "traffic B"),
                 ]
                 .into_iter()
                 .chain(time_header.as_deref().map(|h| (SortColumn::Time, h)));
@@ -175,7 +177,11 @@ pub fn layer_table_ui(ui: &mut egui::Ui, view: &mut ModelView, state: &mut Table
                             let open = !state.collapsed.contains(&block.name);
                             row.col(|ui| {
                                 let icon = if open { "−" } else { "+" };
-                                ui.label(RichText::new(format!("{icon} {}", block.name)).strong());
+                                ui.add(
+                                    egui::Label::new(RichText::new(format!("{icon} {}", block.name)).strong())
+                                        .truncate(),
+                                )
+                                .on_hover_text(&block.name);
                             });
                             row.col(|ui| {
                                 ui.label(RichText::new(&block.kind).italics());
@@ -203,10 +209,11 @@ pub fn layer_table_ui(ui: &mut egui::Ui, view: &mut ModelView, state: &mut Table
                             let Some(layer) = report.layers.get(i) else { return };
                             row.set_selected(view.selected_node.is_some_and(|n| n.0 == i + 1));
                             row.col(|ui| {
-                                ui.label(RichText::new(&layer.name).monospace());
+                                ui.add(egui::Label::new(RichText::new(&layer.name).monospace()).truncate())
+                                    .on_hover_text(&layer.name);
                             });
                             row.col(|ui| {
-                                ui.label(&layer.op);
+                                ui.add(egui::Label::new(&layer.op).truncate()).on_hover_text(&layer.op);
                             });
                             row.col(|ui| {
                                 ui.label(RichText::new(&layer.output_shape).monospace());
