@@ -51,7 +51,7 @@ pub fn backend_details_ui(ui: &mut egui::Ui, status: &ComputeStatus) {
         }
         ComputeStatus::CpuFallback { reason } => {
             ui.label(RichText::new("CPU fallback").color(CPU_COLOR).strong());
-            ui.label(format!("Kernels run on the CPU because {reason}."));
+            ui.add(egui::Label::new(format!("Kernels run on the CPU because {reason}.")).wrap());
         }
     }
 }

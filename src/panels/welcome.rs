@@ -14,6 +14,7 @@ pub fn welcome_ui(ui: &mut egui::Ui, status: &ComputeStatus, view: &ModelView) {
             ui.add_space(12.0);
             egui::Frame::group(ui.style()).show(ui, |ui| {
                 ui.set_min_width(320.0);
+                ui.set_max_width(ui.available_width());
                 ui.strong(entry.title);
                 if let Some(idea) = super::idea(entry.family) {
                     ui.add(egui::Label::new(idea).wrap());
@@ -21,10 +22,10 @@ pub fn welcome_ui(ui: &mut egui::Ui, status: &ComputeStatus, view: &ModelView) {
                 }
                 egui::Grid::new("provenance").num_columns(2).show(ui, |ui| {
                     ui.label("paper");
-                    ui.label(entry.paper);
+                    ui.add(egui::Label::new(entry.paper).wrap());
                     ui.end_row();
                     ui.label("structure and names");
-                    ui.label(entry.reference);
+                    ui.add(egui::Label::new(entry.reference).wrap());
                     ui.end_row();
                     if let Some(p) = entry.published {
                         ui.label("published");
@@ -45,7 +46,7 @@ pub fn welcome_ui(ui: &mut egui::Ui, status: &ComputeStatus, view: &ModelView) {
                         ui.label(parts.join(" · "));
                         ui.end_row();
                         ui.label("source");
-                        ui.label(p.source);
+                        ui.add(egui::Label::new(p.source).wrap());
                         ui.end_row();
                     }
                 });
@@ -54,6 +55,7 @@ pub fn welcome_ui(ui: &mut egui::Ui, status: &ComputeStatus, view: &ModelView) {
         ui.add_space(12.0);
         egui::Frame::group(ui.style()).show(ui, |ui| {
             ui.set_min_width(320.0);
+            ui.set_max_width(ui.available_width());
             ui.strong("Compute backend");
             super::backend_details_ui(ui, status);
         });
