@@ -89,6 +89,7 @@ pub struct ConvscopeApp {
     pub separable_lab: panels::SeparableLabState,
     pub swap_lab: panels::SwapLabState,
     pub photo_compare: panels::PhotoCompareState,
+    anatomy_maps: panels::AnatomyMaps,
     /// The comparison chart's data, built the first time the tab opens.
     zoo_points: Option<Vec<panels::ZooPoint>>,
     /// A message for the status bar (e.g. a link that named an unknown model).
@@ -138,6 +139,7 @@ impl ConvscopeApp {
             separable_lab: panels::SeparableLabState::default(),
             swap_lab: panels::SwapLabState::default(),
             photo_compare: panels::PhotoCompareState::default(),
+            anatomy_maps: panels::AnatomyMaps::default(),
             zoo_points: None,
             notice: None,
             #[cfg(target_arch = "wasm32")]
@@ -414,7 +416,9 @@ impl ConvscopeApp {
             });
             ui.separator();
             match self.tab {
-                Tab::Build => panels::build_view_ui(ui, &mut self.view),
+                Tab::Build => {
+                    panels::build_view_ui(ui, &mut self.view, self.inference.result.as_ref(), &mut self.anatomy_maps);
+                }
                 Tab::Layers => {
                     let id = self.view.entry().map(|e| e.id);
                     let times = self

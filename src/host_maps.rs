@@ -90,3 +90,28 @@ pub fn channel_image(map: &Tensor, channel: usize) -> Option<egui::ColorImage> {
     let pixels = values.iter().map(|&v| crate::colormap::Colormap::Viridis.color(v, lo, hi)).collect();
     Some(egui::ColorImage::new([map.shape.w, map.shape.h], pixels))
 }
+
+/// The first `count` channels of a map side by side (each on its own scale), for a tooltip.
+pub fn strip_image(map: &Tensor, count: usize) -> Option<egui::ColorImage> {
+    let (w, h) = (map.shape.w.max(1), map.shape.h.max(1));
+    let n = count.min(map.shape.c).max(1);
+    if map.shape.vector {
+        return None;
+    }
+    let channels: Vec<egui::ColorImage> = (0..n).filter_map(|c| channel_image(map, c)).collect();
+    let gap = 1;
+    let width = n * w + (n - 1) * gap;
+    let mut pixels = vec![egui::Color32::TRANSPARENT; width * h];
+    for (k, image) in channels.iter().enumerate() {
+        for y in 0..h {
+            for x in 0..w {
+                if let (Some(dst), Some(src)) =
+                    (pixels.get_mut(y * width + k * (w + gap) + x), image.pixels.get(y * w + x))
+                {
+                    *dst = *src;
+                }
+            }
+        }
+    }
+    Some(egui::ColorImage::new([width, h], pixels))
+}

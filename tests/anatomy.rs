@@ -85,3 +85,18 @@ fn every_node_is_in_exactly_one_block_anatomy() {
         assert!(seen.iter().skip(1).all(|&n| n == 1), "{}: nodes in {:?} anatomies", entry.id, seen);
     }
 }
+
+#[test]
+fn with_a_run_an_op_shows_its_measured_map_on_hover() {
+    let mut harness = app_on(Tab::Build);
+    harness.state_mut().open_link("model=mobilenet_v2&tab=build&layer=features.3.conv.0.0");
+    let ctx = harness.ctx.clone();
+    harness.state_mut().inference.load_sample(&ctx, "coffee.png");
+    common::run_to_end(&mut harness);
+    harness.get_by_label("Conv2d 3×3 dw\n[144×56×56]").hover();
+    for _ in 0..4 {
+        harness.step();
+    }
+    harness.get_by_label("the run's map of this tensor (first channels)");
+    harness.snapshot("anatomy_hover_map");
+}

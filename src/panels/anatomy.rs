@@ -6,7 +6,41 @@
 use convscope_graph::NodeId;
 use convscope_insight::anatomy::Anatomy;
 
+use crate::host_maps::{HostMap, HostMaps, strip_image};
+use crate::inference::RunResult;
 use crate::model_view::{BuildStep, ModelView};
+
+/// The measured maps a diagram shows on hover: the run's result for this model, and textures made so far.
+#[derive(Default)]
+pub struct AnatomyMaps {
+    host: HostMaps,
+    thumbs: std::collections::HashMap<(u64, NodeId), egui::TextureHandle>,
+}
+
+impl AnatomyMaps {
+    /// The first channels of `node`'s output as a texture, once on the host.
+    fn thumb(&mut self, ctx: &egui::Context, result: &RunResult, node: NodeId) -> Option<egui::TextureHandle> {
+        if let Some(t) = self.thumbs.get(&(result.id, node)) {
+            return Some(t.clone());
+        }
+        match self.host.get(result, node) {
+            HostMap::Ready(map) => {
+                let image = strip_image(&map, 4)?;
+                if self.thumbs.len() > 256 {
+                    self.thumbs.clear();
+                }
+                let t = ctx.load_texture(format!("anatomy_{}", node.0), image, egui::TextureOptions::NEAREST);
+                self.thumbs.insert((result.id, node), t.clone());
+                Some(t)
+            }
+            HostMap::Waiting => {
+                ctx.request_repaint();
+                None
+            }
+            HostMap::Missing(_) => None,
+        }
+    }
+}
 
 const BOX: egui::Vec2 = egui::vec2(150.0, 38.0);
 const GAP: egui::Vec2 = egui::vec2(22.0, 26.0);
@@ -44,6 +78,7 @@ pub fn anatomy_ui(
     anatomy: &Anatomy,
     selected: Option<NodeId>,
     notice: &mut Option<String>,
+    mut measured: Option<(&RunResult, &mut AnatomyMaps)>,
 ) -> Option<NodeId> {
     ui.horizontal(|ui| {
         ui.strong(format!("Inside {}", anatomy.title));
@@ -120,17 +155,21 @@ pub fn anatomy_ui(
             let g = convscope_graph::report::group;
             let button = egui::Button::new(label).corner_radius(5.0).selected(is_selected);
             let button = if p.external { button.fill(visuals.faint_bg_color) } else { button };
-            let clicked_here = ui
-                .put(rect, button)
-                .on_hover_text(format!(
-                    "{}\n{}\noutput {}\n{} params · {} MACs",
-                    p.name,
-                    p.op,
-                    p.shape,
-                    g(p.params),
-                    g(p.macs)
-                ))
-                .clicked();
+            let text = format!("{}\n{}\noutput {}\n{} params · {} MACs", p.name, p.op, p.shape, g(p.params), g(p.macs));
+            let response = ui.put(rect, button);
+            let clicked_here = response.clicked();
+            // With a run of this model: the tensor's measured map (its first channels) on hover.
+            response.on_hover_ui(|ui| {
+                ui.label(&text);
+                if let Some((result, maps)) = measured.as_mut()
+                    && let Some(t) = maps.thumb(ui.ctx(), result, p.node)
+                {
+                    let size = t.size_vec2();
+                    let scale = (240.0 / size.x).min(96.0 / size.y.max(1.0));
+                    ui.image((t.id(), size * scale));
+                    ui.weak("the run's map of this tensor (first channels)");
+                }
+            });
             if clicked_here && !p.external {
                 clicked = Some(p.node);
             }

@@ -5,7 +5,12 @@ use crate::model_view::ModelView;
 
 /// The block-by-block build: controls, the shape flowing through the blocks built so far, and the
 /// cumulative parameters and MACs growing with them.
-pub fn build_view_ui(ui: &mut egui::Ui, view: &mut ModelView) {
+pub fn build_view_ui(
+    ui: &mut egui::Ui,
+    view: &mut ModelView,
+    result: Option<&crate::inference::RunResult>,
+    maps: &mut super::anatomy::AnatomyMaps,
+) {
     let total = view.total_steps();
     // Keyboard shortcuts only while no text field has the focus.
     let keys_free = ui.memory(|m| m.focused().is_none());
@@ -110,7 +115,10 @@ pub fn build_view_ui(ui: &mut egui::Ui, view: &mut ModelView) {
                 if let Some(step) = inside.and_then(|i| built.get(i)) {
                     super::anatomy::formula_ui(ui, view, step);
                 }
-                clicked = super::anatomy::anatomy_ui(ui, a, view.selected_node, &mut notice);
+                let measured = result
+                    .filter(|r| view.entry().is_some_and(|e| e.id == r.key.id) && r.key.variant == view.variant)
+                    .map(|r| (r, &mut *maps));
+                clicked = super::anatomy::anatomy_ui(ui, a, view.selected_node, &mut notice, measured);
             }
             None => {
                 ui.weak("Build a block to see inside it.");

@@ -23,6 +23,7 @@ mod swap_lab;
 mod top_bar;
 mod welcome;
 
+pub use anatomy::AnatomyMaps;
 pub use architecture::architecture_panel_ui;
 pub use backend::{backend_badge_ui, backend_details_ui};
 pub use build_view::build_view_ui;

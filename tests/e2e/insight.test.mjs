@@ -126,3 +126,19 @@ test('three pretrained networks on one photo, on the WebGPU engine', { timeout: 
       }
     });
 });
+
+test('the Build view steps through GhostNet with each new block drawn inside', { timeout: 300_000 }, async () => {
+  await withPage('build-stepping', '#model=ghostnet_100&tab=build', async (page) => {
+    // Start over (Home), then add four blocks one by one (→), as a student would.
+    await page.mouse.click(640, 400);
+    await page.keyboard.press('Home');
+    for (let i = 0; i < 4; i++) {
+      await page.keyboard.press('ArrowRight');
+      await page.waitForTimeout(200);
+    }
+    await page.waitForTimeout(500);
+    // The page keeps its link: the Build tab of GhostNet.
+    const r = await report(page);
+    assert.ok((r.model ?? '').includes('model=ghostnet_100&tab=build'), r.model);
+  });
+});
