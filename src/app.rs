@@ -396,7 +396,11 @@ impl ConvscopeApp {
         egui::Panel::right("inspector").default_size(210.0).resizable(true).show_collapsible(
             ui,
             &mut self.show_inspector,
-            |ui| panels::inspector_panel_ui(ui, &self.view),
+            |ui| {
+                let show_block = self.tab != Tab::Build;
+                let result = self.inference.result.as_ref();
+                panels::inspector_panel_ui(ui, &mut self.view, show_block, result, &mut self.anatomy_maps);
+            },
         );
         egui::CentralPanel::default().show(ui, |ui| {
             ui.horizontal(|ui| {

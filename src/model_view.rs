@@ -50,6 +50,10 @@ pub struct ModelView {
     pub phi: Option<f64>,
     /// What the last anatomy export did ("saved …", "downloading …").
     pub anatomy_notice: Option<String>,
+    /// `built_steps` when the Build view last drew, and when (UI time) it last grew by one block: the new
+    /// block's diagram then shows its tensors flowing through, and collapses into the strip.
+    pub last_built: usize,
+    pub stepped_at: Option<f64>,
 }
 
 impl Default for ModelView {
@@ -70,6 +74,8 @@ impl Default for ModelView {
             selected_node: None,
             phi: None,
             anatomy_notice: None,
+            last_built: 0,
+            stepped_at: None,
         };
         view.rebuild();
         view

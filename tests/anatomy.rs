@@ -100,3 +100,43 @@ fn with_a_run_an_op_shows_its_measured_map_on_hover() {
     harness.get_by_label("the run's map of this tensor (first channels)");
     harness.snapshot("anatomy_hover_map");
 }
+
+#[test]
+fn a_new_block_flows_through_its_diagram_then_collapses_into_the_strip() {
+    let mut harness = app_on(Tab::Build);
+    harness.state_mut().open_link("model=ghostnet_100&tab=build");
+    harness.get_by_label("Start over").click();
+    harness.run();
+    for _ in 0..4 {
+        harness.get_by_label("Step").click();
+        harness.run();
+    }
+    assert_eq!(harness.state().view.stepped_at, None, "the animation ends");
+    harness.get_by_label("Step").click();
+    harness.step();
+    harness.step();
+    // Mid-flow: the fifth block (blocks.3.0) is drawn with its tensors on their way.
+    assert!(harness.state().view.stepped_at.is_some());
+    harness.get_by_label("Inside blocks.3.0 (GhostBottleneck)");
+    harness.snapshot("anatomy_stepping");
+    harness.run();
+    assert_eq!(harness.state().view.stepped_at, None);
+    assert_eq!(harness.state().view.built_steps, 5);
+}
+
+#[test]
+fn the_inspector_shows_the_selected_layers_block_on_other_tabs() {
+    let mut harness = app_on(Tab::Layers);
+    harness.state_mut().open_link("model=shufflenet_v2_x1_0&tab=layers&layer=stage2.1.branch2.3");
+    harness.run();
+    // torchvision shufflenet_v2_x1_0 stage2.1: split 116 → 58 + 58, 1×1, 3×3 dw, 1×1, concat, shuffle.
+    harness.get_by_label_contains("Inside stage2.1");
+    harness.get_by_label("Conv2d 3×3 dw\n[58×28×28]");
+    harness.snapshot("inspector_anatomy");
+    // Clicking an op in the Inspector's diagram selects it.
+    harness.get_by_label("Conv2d 3×3 dw\n[58×28×28]").click();
+    harness.run();
+    let state = harness.state();
+    let graph = &state.view.model.as_ref().expect("built").graph;
+    assert_eq!(graph.nodes[state.view.selected_node.expect("selected").0].name, "stage2.1.branch2.3");
+}

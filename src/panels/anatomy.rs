@@ -42,8 +42,29 @@ impl AnatomyMaps {
     }
 }
 
-const BOX: egui::Vec2 = egui::vec2(150.0, 38.0);
-const GAP: egui::Vec2 = egui::vec2(22.0, 26.0);
+/// The run result to show maps from, when it is of the model and variant on view.
+pub fn measured<'a>(
+    view: &ModelView,
+    result: Option<&'a RunResult>,
+    maps: &'a mut AnatomyMaps,
+) -> Option<(&'a RunResult, &'a mut AnatomyMaps)> {
+    result
+        .filter(|r| view.entry().is_some_and(|e| e.id == r.key.id) && r.key.variant == view.variant)
+        .map(|r| (r, maps))
+}
+
+/// Box and gap sizes: the Build view's, and a narrower one for the Inspector.
+#[derive(Clone, Copy)]
+pub struct Sizes {
+    pub boxes: egui::Vec2,
+    pub gap: egui::Vec2,
+    pub font: f32,
+}
+
+impl Sizes {
+    pub const WIDE: Self = Self { boxes: egui::vec2(150.0, 38.0), gap: egui::vec2(22.0, 26.0), font: 10.5 };
+    pub const NARROW: Self = Self { boxes: egui::vec2(118.0, 34.0), gap: egui::vec2(14.0, 22.0), font: 9.5 };
+}
 
 /// The anatomy of build step `step`.
 pub fn step_anatomy(view: &ModelView, step: &BuildStep) -> Option<Anatomy> {
@@ -69,7 +90,8 @@ pub fn formula_ui(ui: &mut egui::Ui, view: &ModelView, step: &BuildStep) {
         )
         .wrap(),
     )
-    .on_hover_text(format!("{}; the zoo counts {} MACs for this block", f.source, g(step.macs)));
+    .on_hover_text(format!("the zoo counts {} MACs for this block", g(step.macs)));
+    ui.add(egui::Label::new(egui::RichText::new(f.source).small().weak()).wrap());
 }
 
 /// Draw `anatomy`; returns the node clicked, if any.
@@ -79,8 +101,11 @@ pub fn anatomy_ui(
     selected: Option<NodeId>,
     notice: &mut Option<String>,
     mut measured: Option<(&RunResult, &mut AnatomyMaps)>,
+    sizes: Sizes,
+    flow: Option<f32>,
 ) -> Option<NodeId> {
-    ui.horizontal(|ui| {
+    let Sizes { boxes, gap, font } = sizes;
+    ui.horizontal_wrapped(|ui| {
         ui.strong(format!("Inside {}", anatomy.title));
         let file = anatomy.title.split_whitespace().next().unwrap_or("block").replace(['/', '\\'], "_");
         if ui.small_button("SVG").on_hover_text("Download the diagram as SVG (for slides)").clicked() {
@@ -94,86 +119,123 @@ pub fn anatomy_ui(
         }
     });
     let (breadth, depth) = (anatomy.breadth().max(1) as f32, anatomy.depth().max(1) as f32);
-    let size = egui::vec2(breadth * (BOX.x + GAP.x) + GAP.x, depth * (BOX.y + GAP.y) + GAP.y);
+    let size = egui::vec2(breadth * (boxes.x + gap.x) + gap.x, depth * (boxes.y + gap.y) + gap.y);
     let mut clicked = None;
-    egui::ScrollArea::both().id_salt("anatomy").max_height(ui.available_height().max(200.0)).show(ui, |ui| {
-        let (response, painter) =
-            ui.allocate_painter(size.max(egui::vec2(ui.available_width(), 0.0)), egui::Sense::click());
-        let origin = response.rect.min;
-        let centre = |rank: usize, x: f32| {
-            egui::pos2(
-                origin.x + response.rect.width() / 2.0 + x * (BOX.x + GAP.x),
-                origin.y + GAP.y + rank as f32 * (BOX.y + GAP.y) + BOX.y / 2.0,
-            )
-        };
-        let visuals = ui.visuals().clone();
-        let text = visuals.text_color();
-        let weak = visuals.weak_text_color();
-        for f in &anatomy.flows {
-            let (Some(a), Some(b)) = (anatomy.parts.get(f.from), anatomy.parts.get(f.to)) else { continue };
-            let (from, to) = (
-                centre(a.rank, a.x) + egui::vec2(0.0, BOX.y / 2.0),
-                centre(b.rank, b.x) - egui::vec2(0.0, BOX.y / 2.0),
-            );
-            let stroke = egui::Stroke::new(1.2, weak);
-            // An edge that skips ranks (a residual, an SE gate) would run through the boxes between: it
-            // bends out to the right instead.
-            let skips = anatomy.skips(f);
-            let label_at = if skips {
-                let bend = egui::vec2(BOX.x * 0.75, 0.0);
-                let (c1, c2) = (from + bend + egui::vec2(0.0, GAP.y), to + bend - egui::vec2(0.0, GAP.y));
-                painter.add(egui::epaint::CubicBezierShape::from_points_stroke(
-                    [from, c1, c2, to],
-                    false,
-                    egui::Color32::TRANSPARENT,
-                    stroke,
-                ));
-                from.lerp(to, 0.5) + bend * 0.75
-            } else {
-                painter.line_segment([from, to], stroke);
-                from.lerp(to, 0.5)
+    egui::ScrollArea::both()
+        .id_salt("anatomy")
+        .auto_shrink([false, true])
+        .max_height(ui.available_height().max(200.0))
+        .show(ui, |ui| {
+            let (response, painter) =
+                ui.allocate_painter(size.max(egui::vec2(ui.available_width(), 0.0)), egui::Sense::click());
+            let origin = response.rect.min;
+            let centre = |rank: usize, x: f32| {
+                egui::pos2(
+                    origin.x + response.rect.width() / 2.0 + x * (boxes.x + gap.x),
+                    origin.y + gap.y + rank as f32 * (boxes.y + gap.y) + boxes.y / 2.0,
+                )
             };
-            painter.circle_filled(to, 2.5, weak);
-            if skips || (a.x - b.x).abs() > 0.1 || f.shape != b.shape {
-                painter.text(
-                    label_at + egui::vec2(4.0, 0.0),
-                    egui::Align2::LEFT_CENTER,
-                    f.shape.to_string(),
-                    egui::FontId::monospace(9.0),
-                    weak,
+            let visuals = ui.visuals().clone();
+            let text = visuals.text_color();
+            let weak = visuals.weak_text_color();
+            let accent = visuals.selection.stroke.color;
+            // While a new block flows in: how far the tensor has gone along each edge (0 before, 1 after).
+            let along = |a: &convscope_insight::anatomy::Part, b: &convscope_insight::anatomy::Part| {
+                flow.map(|t| ((t - a.rank as f32) / (b.rank as f32 - a.rank as f32).max(1.0)).clamp(0.0, 1.0))
+            };
+            for f in &anatomy.flows {
+                let (Some(a), Some(b)) = (anatomy.parts.get(f.from), anatomy.parts.get(f.to)) else { continue };
+                let (from, to) = (
+                    centre(a.rank, a.x) + egui::vec2(0.0, boxes.y / 2.0),
+                    centre(b.rank, b.x) - egui::vec2(0.0, boxes.y / 2.0),
                 );
-            }
-        }
-        for p in &anatomy.parts {
-            let rect = egui::Rect::from_center_size(centre(p.rank, p.x), BOX);
-            let is_selected = selected == Some(p.node) && !p.external;
-            let label = if p.external {
-                egui::RichText::new(format!("from {}\n{}", p.name, p.shape)).size(10.0).color(weak)
-            } else {
-                egui::RichText::new(format!("{}\n{}", p.op, p.shape)).size(10.5).color(text)
-            };
-            let g = convscope_graph::report::group;
-            let button = egui::Button::new(label).corner_radius(5.0).selected(is_selected);
-            let button = if p.external { button.fill(visuals.faint_bg_color) } else { button };
-            let text = format!("{}\n{}\noutput {}\n{} params · {} MACs", p.name, p.op, p.shape, g(p.params), g(p.macs));
-            let response = ui.put(rect, button);
-            let clicked_here = response.clicked();
-            // With a run of this model: the tensor's measured map (its first channels) on hover.
-            response.on_hover_ui(|ui| {
-                ui.label(&text);
-                if let Some((result, maps)) = measured.as_mut()
-                    && let Some(t) = maps.thumb(ui.ctx(), result, p.node)
-                {
-                    let size = t.size_vec2();
-                    let scale = (240.0 / size.x).min(96.0 / size.y.max(1.0));
-                    ui.image((t.id(), size * scale));
-                    ui.weak("the run's map of this tensor (first channels)");
+                let progress = along(a, b);
+                let stroke = match progress {
+                    Some(p) if p >= 1.0 => egui::Stroke::new(1.6, accent),
+                    _ => egui::Stroke::new(1.2, weak),
+                };
+                // An edge that skips ranks (a residual, an SE gate) would run through the boxes between: it
+                // bends out to the right instead.
+                let skips = anatomy.skips(f);
+                let (label_at, moving) = if skips {
+                    let bend = egui::vec2(boxes.x * 0.75, 0.0);
+                    let (c1, c2) = (from + bend + egui::vec2(0.0, gap.y), to + bend - egui::vec2(0.0, gap.y));
+                    let curve = egui::epaint::CubicBezierShape::from_points_stroke(
+                        [from, c1, c2, to],
+                        false,
+                        egui::Color32::TRANSPARENT,
+                        stroke,
+                    );
+                    let moving = progress.map(|p| curve.sample(p));
+                    painter.add(curve);
+                    (from.lerp(to, 0.5) + bend * 0.75, moving)
+                } else {
+                    painter.line_segment([from, to], stroke);
+                    (from.lerp(to, 0.5), progress.map(|p| from.lerp(to, p)))
+                };
+                painter.circle_filled(to, 2.5, weak);
+                // The tensor on its way: a dot travelling the edge, with its shape beside it.
+                let in_transit = progress.is_some_and(|p| p > 0.0 && p < 1.0);
+                if let (true, Some(at)) = (in_transit, moving) {
+                    painter.circle_filled(at, 4.5, accent);
                 }
-            });
-            if clicked_here && !p.external {
-                clicked = Some(p.node);
+                if in_transit || skips || (a.x - b.x).abs() > 0.1 || f.shape != b.shape {
+                    painter.text(
+                        label_at + egui::vec2(4.0, 0.0),
+                        egui::Align2::LEFT_CENTER,
+                        f.shape.to_string(),
+                        egui::FontId::monospace(9.0),
+                        if in_transit { accent } else { weak },
+                    );
+                }
             }
-        }
-    });
+            for p in &anatomy.parts {
+                let rect = egui::Rect::from_center_size(centre(p.rank, p.x), boxes);
+                let is_selected = selected == Some(p.node) && !p.external;
+                let label = if p.external {
+                    egui::RichText::new(format!("from {}\n{}", p.name, p.shape)).size(font - 0.5).color(weak)
+                } else {
+                    egui::RichText::new(format!("{}\n{}", p.op, p.shape)).size(font).color(text)
+                };
+                let g = convscope_graph::report::group;
+                let button = egui::Button::new(label).corner_radius(5.0).selected(is_selected);
+                let button = if p.external { button.fill(visuals.faint_bg_color) } else { button };
+                let text =
+                    format!("{}\n{}\noutput {}\n{} params · {} MACs", p.name, p.op, p.shape, g(p.params), g(p.macs));
+                let response = ui.put(rect, button);
+                let clicked_here = response.clicked();
+                // With a run of this model: the tensor's measured map (its first channels) on hover.
+                response.on_hover_ui(|ui| {
+                    ui.label(&text);
+                    if let Some((result, maps)) = measured.as_mut()
+                        && let Some(t) = maps.thumb(ui.ctx(), result, p.node)
+                    {
+                        let size = t.size_vec2();
+                        let scale = (240.0 / size.x).min(96.0 / size.y.max(1.0));
+                        ui.image((t.id(), size * scale));
+                        ui.weak("the run's map of this tensor (first channels)");
+                    }
+                });
+                if clicked_here && !p.external {
+                    clicked = Some(p.node);
+                }
+                // A layer newly selected elsewhere (the table, the tree): bring its box into view once.
+                if is_selected {
+                    let seen = ui.scope_id().with("scrolled_to");
+                    if ui.data(|d| d.get_temp::<NodeId>(seen)) != Some(p.node) {
+                        ui.data_mut(|d| d.insert_temp(seen, p.node));
+                        ui.scroll_to_rect(rect, Some(egui::Align::Center));
+                    }
+                }
+                if let Some(t) = flow
+                    && p.rank as f32 <= t
+                {
+                    ui.painter().rect_stroke(rect, 5.0, egui::Stroke::new(1.6, accent), egui::StrokeKind::Outside);
+                    if t - (p.rank as f32) < 1.0 {
+                        ui.scroll_to_rect(rect, None);
+                    }
+                }
+            }
+        });
     clicked
 }

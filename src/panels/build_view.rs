@@ -54,6 +54,22 @@ pub fn build_view_ui(
         ui.ctx().request_repaint();
     }
 
+    // A block just added (Step, →, or playing): animate it, in the time one step takes while playing.
+    let now = ui.input(|i| i.time);
+    if view.built_steps == view.last_built + 1 {
+        view.stepped_at = Some(now);
+    } else if view.built_steps != view.last_built {
+        view.stepped_at = None;
+    }
+    view.last_built = view.built_steps;
+    let duration = if view.playing { (1.0 / view.speed as f64).clamp(0.1, STEP_ANIMATION) } else { STEP_ANIMATION };
+    let phase = view.stepped_at.map(|t| ((now - t) / duration) as f32).filter(|&p| p < 1.0);
+    if phase.is_none() {
+        view.stepped_at = None;
+    } else {
+        ui.ctx().request_repaint();
+    }
+
     let Ok(model) = &view.model else { return };
     let built = model.steps.get(..view.built_steps).unwrap_or_default();
     ui.add_space(4.0);
@@ -73,21 +89,26 @@ pub fn build_view_ui(
     };
 
     // The shape flowing through the network: one chip per block built.
-    egui::ScrollArea::horizontal().id_salt("shape_flow").stick_to_right(view.playing).show(ui, |ui| {
-        ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
-        ui.horizontal(|ui| {
-            ui.label(RichText::new(model.graph.input_shape().to_string()).monospace());
-            for step in built {
-                ui.label("→");
-                egui::Frame::group(ui.style()).show(ui, |ui| {
-                    ui.vertical(|ui| {
-                        ui.label(RichText::new(&step.kind).small().strong());
-                        ui.label(RichText::new(step.output.to_string()).monospace().small());
+    let mut newest_chip = None;
+    egui::ScrollArea::horizontal().id_salt("shape_flow").stick_to_right(view.playing || phase.is_some()).show(
+        ui,
+        |ui| {
+            ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(model.graph.input_shape().to_string()).monospace());
+                for step in built {
+                    ui.label("→");
+                    let chip = egui::Frame::group(ui.style()).show(ui, |ui| {
+                        ui.vertical(|ui| {
+                            ui.label(RichText::new(&step.kind).small().strong());
+                            ui.label(RichText::new(step.output.to_string()).monospace().small());
+                        });
                     });
-                });
-            }
-        });
-    });
+                    newest_chip = Some(chip.response.rect);
+                }
+            });
+        },
+    );
 
     ui.add_space(6.0);
     // The block to look inside: the one holding the selected layer, else the newest built.
@@ -110,26 +131,58 @@ pub fn build_view_ui(
             cumulative_plot_ui(ui, "macs_plot", "MACs", built, span, height, |s| (s.macs, s.cumulative_macs));
         });
         ui.separator();
-        ui.vertical(|ui| match &anatomy {
+        let column = ui.vertical(|ui| match &anatomy {
             Some(a) => {
                 if let Some(step) = inside.and_then(|i| built.get(i)) {
                     super::anatomy::formula_ui(ui, view, step);
                 }
-                let measured = result
-                    .filter(|r| view.entry().is_some_and(|e| e.id == r.key.id) && r.key.variant == view.variant)
-                    .map(|r| (r, &mut *maps));
-                clicked = super::anatomy::anatomy_ui(ui, a, view.selected_node, &mut notice, measured);
+                let measured = super::anatomy::measured(view, result, maps);
+                // The newest block's tensors flow through it for the first part of the animation.
+                let flow = phase
+                    .filter(|_| inside.is_some_and(|i| i + 1 == built.len()))
+                    .map(|p| (p / FLOW_SHARE).min(1.0) * a.depth() as f32);
+                clicked = super::anatomy::anatomy_ui(
+                    ui,
+                    a,
+                    view.selected_node,
+                    &mut notice,
+                    measured,
+                    super::anatomy::Sizes::WIDE,
+                    flow,
+                );
             }
             None => {
                 ui.weak("Build a block to see inside it.");
             }
         });
+        // Then the diagram collapses into the block's chip in the strip.
+        if let (Some(p), Some(chip)) = (phase.filter(|&p| p > FLOW_SHARE), newest_chip) {
+            let u = ((p - FLOW_SHARE) / (1.0 - FLOW_SHARE)).clamp(0.0, 1.0);
+            let u = u * u * (3.0 - 2.0 * u);
+            let from = column.response.rect;
+            let rect = egui::Rect::from_min_max(from.min.lerp(chip.min, u), from.max.lerp(chip.max, u));
+            let accent = ui.visuals().selection.stroke.color;
+            let painter =
+                ui.ctx().layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("block_collapse")));
+            painter.rect(
+                rect,
+                6.0,
+                accent.gamma_multiply(0.18 * (1.0 - u) + 0.05),
+                egui::Stroke::new(2.0, accent.gamma_multiply(1.0 - 0.5 * u)),
+                egui::StrokeKind::Inside,
+            );
+        }
     });
     view.anatomy_notice = notice;
     if let Some(node) = clicked {
         view.selected_node = Some(node);
     }
 }
+
+/// Seconds a new block's animation takes when stepping by hand (shorter while playing fast).
+const STEP_ANIMATION: f64 = 0.9;
+/// The share of it spent flowing through the diagram; the rest collapses it into the strip.
+const FLOW_SHARE: f32 = 0.7;
 
 /// Bars of `what` per block built so far and a line of its running total, in millions.
 fn cumulative_plot_ui(

@@ -1,9 +1,45 @@
 use convscope_graph::Op;
 
+use crate::inference::RunResult;
 use crate::model_view::ModelView;
 
-/// Right panel: the selected layer's shapes, attributes and cost.
-pub fn inspector_panel_ui(ui: &mut egui::Ui, view: &ModelView) {
+use super::anatomy::{AnatomyMaps, Sizes};
+
+/// Right panel: the selected layer's shapes, attributes and cost, and (where the Build view does not
+/// already show it) the diagram of the block it belongs to.
+pub fn inspector_panel_ui(
+    ui: &mut egui::Ui,
+    view: &mut ModelView,
+    show_block: bool,
+    result: Option<&RunResult>,
+    maps: &mut AnatomyMaps,
+) {
+    details_ui(ui, view);
+    if show_block {
+        block_ui(ui, view, result, maps);
+    }
+}
+
+/// The anatomy of the block holding the selected layer; clicking an op selects it.
+fn block_ui(ui: &mut egui::Ui, view: &mut ModelView, result: Option<&RunResult>, maps: &mut AnatomyMaps) {
+    let (Ok(model), Some(id)) = (&view.model, view.selected_node) else { return };
+    let Some(step) = model.steps.iter().find(|s| s.nodes.contains(&id.0)) else { return };
+    let Some(anatomy) = super::anatomy::step_anatomy(view, step) else { return };
+    ui.add_space(8.0);
+    let mut notice = view.anatomy_notice.take();
+    let measured = super::anatomy::measured(view, result, maps);
+    let clicked = ui
+        .push_id("inspector_anatomy", |ui| {
+            super::anatomy::anatomy_ui(ui, &anatomy, view.selected_node, &mut notice, measured, Sizes::NARROW, None)
+        })
+        .inner;
+    view.anatomy_notice = notice;
+    if let Some(node) = clicked {
+        view.selected_node = Some(node);
+    }
+}
+
+fn details_ui(ui: &mut egui::Ui, view: &ModelView) {
     ui.heading("Inspector");
     ui.separator();
     let (Ok(model), Some(id)) = (&view.model, view.selected_node) else {

@@ -9,6 +9,8 @@ use egui_kittest::Harness;
 pub fn harness_with(status: ComputeStatus) -> Harness<'static, ConvscopeApp> {
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
+        // A new block's animation in the Build view lasts about a second (four frames of 0.25 s here).
+        .with_max_steps(12)
         .wgpu()
         .build_eframe(move |cc| ConvscopeApp::with_status(&cc.egui_ctx, status))
 }

@@ -231,10 +231,138 @@ pub fn for_block(graph: &Graph, kind: &str, nodes: &[NodeId]) -> Option<Formula>
             }
             f
         }
-        _ => return None,
+        // Han et al. 2020 (GhostNet), Sec. 3.1: a Ghost module makes m intrinsic maps with an ordinary
+        // convolution and (s−1)·m ghosts with d×d depthwise "cheap operations": h'w'·(c·m·k² + (s−1)·m·d²).
+        ("GhostModule", [primary, cheap]) => {
+            let (a, t) = ghost_module(primary, cheap)?;
+            Formula {
+                source: GHOST_SOURCE,
+                symbolic: "h'w'·(c·m·k² + (s−1)·m·d²)".into(),
+                numeric: t.numeric,
+                macs: a * t.per_pixel,
+            }
+        }
+        // The Ghost bottleneck (Han et al. 2020, Fig. 3): Ghost module 1 expands to e, a k×k depthwise when it
+        // strides, SE, Ghost module 2 projects to c'; the shortcut is a k×k depthwise and a 1×1 where the
+        // shape changes.
+        ("GhostBottleneck", [p1, c1, rest @ ..]) => return ghost_bottleneck(p1, c1, rest, se),
+        _ => return generic(graph, nodes),
     };
     se_text(&mut formula);
     Some(formula)
+}
+
+const GHOST_SOURCE: &str = "Han et al. 2020 (GhostNet), Sec. 3.1: the Ghost module";
+const GENERIC_SOURCE: &str =
+    "no block formula in the paper: each layer's h'·w'·k_h·k_w·(C_in/g)·C_out, summed over the block";
+
+/// One Ghost module's MACs per output pixel, `c·m·k² + (s−1)·m·d²`, with its map size `h'·w'`.
+struct GhostTerm {
+    per_pixel: u64,
+    numeric: String,
+}
+
+fn ghost_module(primary: &ConvAt<'_>, cheap: &ConvAt<'_>) -> Option<(u64, GhostTerm)> {
+    let (c, m, ghosts) =
+        (primary.conv.in_channels as u64, primary.conv.out_channels as u64, cheap.conv.out_channels as u64);
+    let is_cheap = cheap.conv.in_channels as u64 == m && cheap.conv.groups as u64 == m && ghosts % m == 0;
+    if !is_cheap || primary.conv.groups != 1 || hw(primary.output) != hw(cheap.output) {
+        return None;
+    }
+    let (k, d) = (primary.conv.kernel[0] as u64, cheap.conv.kernel[0] as u64);
+    if primary.conv.kernel[1] as u64 != k || cheap.conv.kernel[1] as u64 != d {
+        return None;
+    }
+    let numeric =
+        if k == 1 { format!("{c}·{m} + {ghosts}·{d}²") } else { format!("{c}·{m}·{k}² + {ghosts}·{d}²") };
+    Some((hw(primary.output), GhostTerm { per_pixel: c * m * k * k + ghosts * d * d, numeric }))
+}
+
+fn ghost_bottleneck(p1: &ConvAt<'_>, c1: &ConvAt<'_>, rest: &[ConvAt<'_>], se: Option<(u64, u64)>) -> Option<Formula> {
+    let (a1, g1) = ghost_module(p1, c1)?;
+    let mut f = Formula {
+        source: "Han et al. 2020 (GhostNet), Sec. 3.1–3.2: the Ghost bottleneck",
+        symbolic: "hw·(c·m₁ + (s−1)·m₁·d²)".into(),
+        numeric: format!("{a1}·({})", g1.numeric),
+        macs: a1 * g1.per_pixel,
+    };
+    let e = p1.conv.out_channels as u64 + c1.conv.out_channels as u64;
+    let rest = match rest {
+        [dw, tail @ ..] if dw.conv.groups == dw.conv.in_channels && dw.conv.groups > 1 && tail.len() >= 2 => {
+            let (k, b) = (dw.conv.kernel[0] as u64, hw(dw.output));
+            f.symbolic.push_str(" + h'w'·e·k²");
+            f.numeric.push_str(&format!(" + {b}·{}·{k}²", dw.conv.in_channels));
+            f.macs += b * dw.conv.in_channels as u64 * k * k;
+            tail
+        }
+        _ => rest,
+    };
+    if let Some((c, s)) = se {
+        f.symbolic.push_str(" + 2·e·C_se");
+        f.numeric.push_str(&format!(" + 2·{c}·{s}"));
+        f.macs += 2 * c * s;
+    }
+    let [p2, c2, shortcut @ ..] = rest else { return None };
+    if p2.conv.in_channels as u64 > e {
+        return None;
+    }
+    let (a2, g2) = ghost_module(p2, c2)?;
+    f.symbolic.push_str(" + h'w'·(e·m₂ + (s−1)·m₂·d²)");
+    f.numeric.push_str(&format!(" + {a2}·({})", g2.numeric));
+    f.macs += a2 * g2.per_pixel;
+    match shortcut {
+        [] => {}
+        [dw, pw] if dw.conv.groups == dw.conv.in_channels && pw.conv.kernel == [1, 1] => {
+            let (c, k, out, b) =
+                (dw.conv.in_channels as u64, dw.conv.kernel[0] as u64, pw.conv.out_channels as u64, hw(pw.output));
+            f.symbolic.push_str(" + h'w'·(c·k² + c·c')");
+            f.numeric.push_str(&format!(" + {b}·({c}·{k}² + {c}·{out})"));
+            f.macs += b * (c * k * k + c * out);
+        }
+        _ => return None,
+    }
+    Some(f)
+}
+
+/// Any other block: the cost of each of its layers in order (convolutions, channel-wise convolutions,
+/// fully connected layers), summed — the formula every paper's cost tables rest on.
+fn generic(graph: &Graph, nodes: &[NodeId]) -> Option<Formula> {
+    const SHOWN: usize = 8;
+    let mut terms: Vec<(String, u64)> = Vec::new();
+    for id in nodes {
+        let Some(node) = graph.node(*id) else { continue };
+        let o = node.output;
+        match &node.op {
+            Op::Conv2d(conv) => {
+                let cin = (conv.in_channels / conv.groups.max(1)) as u64;
+                let (kh, kw, a) = (conv.kernel[0] as u64, conv.kernel[1] as u64, hw(o));
+                terms.push((format!("{a}·{kh}·{kw}·{cin}·{}", conv.out_channels), a * kh * kw * cin * o.c as u64));
+            }
+            // Every output element is a `kernel`-long dot product along the channels.
+            Op::ChannelConv { kernel, .. } => {
+                let a = hw(o);
+                terms.push((format!("{a}·{kernel}·{}", o.c), a * *kernel as u64 * o.c as u64));
+            }
+            Op::Linear { in_features, out_features, .. } => {
+                terms.push((format!("{in_features}·{out_features}"), *in_features as u64 * *out_features as u64));
+            }
+            _ => {}
+        }
+    }
+    if terms.len() < 2 {
+        return None;
+    }
+    let mut numeric = terms.iter().take(SHOWN).map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(" + ");
+    if terms.len() > SHOWN {
+        let more: u64 = terms.iter().skip(SHOWN).map(|(_, m)| m).sum();
+        numeric.push_str(&format!(" + {more} ({} more layers)", terms.len() - SHOWN));
+    }
+    Some(Formula {
+        source: GENERIC_SOURCE,
+        symbolic: "Σ h'·w'·k_h·k_w·(C_in/g)·C_out".into(),
+        numeric,
+        macs: terms.iter().map(|(_, m)| m).sum(),
+    })
 }
 
 #[cfg(test)]
@@ -281,6 +409,9 @@ mod tests {
             "Iandola et al. 2016 (SqueezeNet), the Fire module",
             "He et al. 2016 (ResNet), the bottleneck block",
             "He et al. 2016 (ResNet), the basic block",
+            GHOST_SOURCE,
+            "Han et al. 2020 (GhostNet), Sec. 3.1–3.2: the Ghost bottleneck",
+            GENERIC_SOURCE,
         ] {
             assert!(checked.get(source).copied().unwrap_or(0) > 0, "{source} never applied: {checked:?}");
         }
@@ -296,5 +427,29 @@ mod tests {
         assert_eq!(f.symbolic, "hw(2cm/g + 9m)");
         assert_eq!(f.numeric, "784·(2·240·60/3 + 9·60)");
         assert_eq!(f.macs, 784 * (2 * 240 * 60 / 3 + 9 * 60));
+    }
+
+    #[test]
+    fn every_ghost_bottleneck_has_the_ghost_formula() {
+        // huawei-noah ghostnet.py, GhostNet 1.0×, blocks.3.0: 24 → 72 (ghost 36 + 36) → 5×5 dw /2 → SE 72/20 →
+        // ghost 20 + 20 = 40, shortcut 5×5 dw + 1×1 24 → 40.
+        let graph =
+            convscope_zoo::find("ghostnet_100").and_then(|e| e.build_default().ok()).unwrap_or_else(|| panic!());
+        let nodes = crate::anatomy::block_nodes(&graph, "blocks.3.0").unwrap_or_default();
+        let f = for_block(&graph, "GhostBottleneck", &nodes).unwrap_or_else(|| panic!("a formula"));
+        assert_eq!(f.numeric, "3136·(24·36 + 36·3²) + 784·72·5² + 2·72·20 + 784·(72·20 + 20·3²) + 784·(24·5² + 24·40)");
+        assert_eq!(
+            f.macs,
+            3136 * (24 * 36 + 36 * 9)
+                + 784 * 72 * 25
+                + 2 * 72 * 20
+                + 784 * (72 * 20 + 20 * 9)
+                + 784 * (24 * 25 + 24 * 40)
+        );
+        for block in graph.blocks.iter().filter(|b| b.kind == "GhostBottleneck") {
+            let nodes = crate::anatomy::block_nodes(&graph, &block.name).unwrap_or_default();
+            let f = for_block(&graph, &block.kind, &nodes).unwrap_or_else(|| panic!("{}: no formula", block.name));
+            assert!(f.source.contains("Ghost bottleneck"), "{}: {}", block.name, f.source);
+        }
     }
 }
