@@ -81,6 +81,31 @@ fn the_build_view_adds_blocks_one_by_one() {
 }
 
 #[test]
+fn arrow_presses_within_one_frame_all_count() {
+    // A slow frame (software rendering in a browser) can receive several key presses: each adds a block.
+    let mut harness = app_on(Tab::Build);
+    harness.get_by_label("Start over").click();
+    harness.run();
+    let press = |key| egui::Event::Key {
+        key,
+        physical_key: None,
+        pressed: true,
+        repeat: false,
+        modifiers: egui::Modifiers::NONE,
+    };
+    harness.input_mut().events.extend([
+        press(egui::Key::ArrowRight),
+        press(egui::Key::ArrowRight),
+        press(egui::Key::ArrowRight),
+    ]);
+    harness.step();
+    assert_eq!(harness.state().view.built_steps, 3);
+    harness.input_mut().events.extend([press(egui::Key::ArrowLeft), press(egui::Key::ArrowLeft)]);
+    harness.step();
+    assert_eq!(harness.state().view.built_steps, 1);
+}
+
+#[test]
 fn width_changes_rebuild_the_model() {
     let mut harness = app_on(Tab::Layers);
     harness.state_mut().view.variant.width = 1.4;

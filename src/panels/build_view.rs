@@ -20,8 +20,12 @@ pub fn build_view_ui(
             view.built_steps = 0;
             view.playing = false;
         }
-        if ui.button("Back").on_hover_text("Remove the last block (←)").clicked() || key(ui, egui::Key::ArrowLeft) {
-            view.built_steps = view.built_steps.saturating_sub(1);
+        // Arrow presses are counted: several can arrive within one slow frame.
+        let presses = |ui: &egui::Ui, key: egui::Key| if keys_free { ui.input(|i| i.num_presses(key)) } else { 0 };
+        let back = usize::from(ui.button("Back").on_hover_text("Remove the last block (←)").clicked())
+            + presses(ui, egui::Key::ArrowLeft);
+        if back > 0 {
+            view.built_steps = view.built_steps.saturating_sub(back);
             view.playing = false;
         }
         let play_label = if view.playing { "Pause" } else { "Build" };
@@ -32,8 +36,10 @@ pub fn build_view_ui(
             view.playing = !view.playing;
             view.since_step = 0.0;
         }
-        if ui.button("Step").on_hover_text("Add the next block (→)").clicked() || key(ui, egui::Key::ArrowRight) {
-            view.built_steps = (view.built_steps + 1).min(total);
+        let step = usize::from(ui.button("Step").on_hover_text("Add the next block (→)").clicked())
+            + presses(ui, egui::Key::ArrowRight);
+        if step > 0 {
+            view.built_steps = (view.built_steps + step).min(total);
             view.playing = false;
         }
         if ui.button("All").on_hover_text("Build everything (End)").clicked() || key(ui, egui::Key::End) {
@@ -71,22 +77,38 @@ pub fn build_view_ui(
     }
 
     let Ok(model) = &view.model else { return };
+    let mut view_notice = None;
     let built = model.steps.get(..view.built_steps).unwrap_or_default();
     ui.add_space(4.0);
-    match built.last() {
-        Some(step) => ui.label(format!(
-            "{} blocks built: {} → {} · {} params · {} MACs",
-            built.len(),
-            model.graph.input_shape(),
-            step.output,
-            convscope_graph::report::group(step.cumulative_params),
-            convscope_graph::report::group(step.cumulative_macs)
-        )),
-        None => ui.label(format!(
-            "Nothing built yet: input {}. Press Build (Space) to add blocks one by one.",
-            model.graph.input_shape()
-        )),
-    };
+    ui.horizontal_wrapped(|ui| {
+        match built.last() {
+            Some(step) => ui.label(format!(
+                "{} blocks built: {} → {} · {} params · {} MACs",
+                built.len(),
+                model.graph.input_shape(),
+                step.output,
+                convscope_graph::report::group(step.cumulative_params),
+                convscope_graph::report::group(step.cumulative_macs)
+            )),
+            None => ui.label(format!(
+                "Nothing built yet: input {}. Press Build (Space) to add blocks one by one.",
+                model.graph.input_shape()
+            )),
+        };
+        // The whole network's diagram, for slides.
+        let id = view.entry().map_or("network", |e| e.id);
+        let whole = || {
+            let nodes: Vec<_> = (0..model.graph.nodes.len()).map(convscope_graph::NodeId).collect();
+            convscope_insight::anatomy::Anatomy::of(&model.graph, &model.cost, id, &nodes)
+        };
+        ui.weak("whole network:");
+        if ui.small_button("SVG").on_hover_text("Download the whole network's diagram as SVG").clicked() {
+            view_notice = Some(super::download::offer(&format!("{id}.svg"), "image/svg+xml", &whole().to_svg()));
+        }
+        if ui.small_button("DOT").on_hover_text("Download the whole network's diagram as Graphviz DOT").clicked() {
+            view_notice = Some(super::download::offer(&format!("{id}.dot"), "text/vnd.graphviz", &whole().to_dot()));
+        }
+    });
 
     // The shape flowing through the network: one chip per block built.
     let mut newest_chip = None;
@@ -119,7 +141,7 @@ pub fn build_view_ui(
     let anatomy = inside.and_then(|i| built.get(i)).and_then(|s| super::anatomy::step_anatomy(view, s));
     let span = total as f64 + 1.0;
     let mut clicked = None;
-    let mut notice = view.anatomy_notice.take();
+    let mut notice = view_notice.or(view.anatomy_notice.take());
     ui.horizontal_top(|ui| {
         let plots = (ui.available_width() * 0.45).max(260.0);
         ui.vertical(|ui| {
