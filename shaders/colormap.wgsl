@@ -18,6 +18,7 @@ struct Grid {
     signed: u32,   // 1: t = 0.5 + 0.5·v / max|range| (diverging maps)
     width: u32,    // texture size
     height: u32,
+    offset: u32,   // where the map starts in its buffer (a part of a concatenation)
 }
 
 @group(0) @binding(0) var<uniform> p: Grid;
@@ -54,7 +55,7 @@ fn channel_ranges(
     var hi = -3.4e38;
     if (c < p.channels) {
         for (var at = li; at < plane; at += 64u) {
-            let v = x[c * plane + at];
+            let v = x[p.offset + c * plane + at];
             lo = min(lo, v);
             hi = max(hi, v);
         }
@@ -101,7 +102,7 @@ fn grid(@builtin(global_invocation_id) gid: vec3<u32>) {
         let c = p.first + slot;
         let sx = min(tx * p.w / p.tile_w, p.w - 1u);
         let sy = min(ty * p.h / p.tile_h, p.h - 1u);
-        let v = x[(c * p.h + sy) * p.w + sx];
+        let v = x[p.offset + (c * p.h + sy) * p.w + sx];
         var range = ranges[c];
         if (p.per_layer == 1u) {
             range = ranges[p.channels];

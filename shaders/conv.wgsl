@@ -31,6 +31,8 @@ struct Conv {
     pad_top: u32,
     pad_left: u32,
     groups: u32,
+    x_offset: u32, // where the input map starts in its buffer (a channel slice of a larger map)
+    y_offset: u32, // where the output map starts in its buffer (its place in a concatenation)
 }
 
 @group(0) @binding(0) var<uniform> p: Conv;
@@ -57,7 +59,7 @@ fn input_at(g: u32, k: u32, n: u32) -> f32 {
     if (iy < 0 || ix < 0 || iy >= i32(p.in_h) || ix >= i32(p.in_w)) {
         return 0.0;
     }
-    return x[(ci * p.in_h + u32(iy)) * p.in_w + u32(ix)];
+    return x[p.x_offset + (ci * p.in_h + u32(iy)) * p.in_w + u32(ix)];
 }
 
 fn mitchell(a: f32, b: f32) -> f32 {
@@ -106,7 +108,7 @@ fn store(g: u32, m: u32, n: u32, n_total: u32, sums: vec4<f32>) {
     if (HAS_BIAS) {
         b = bias[oc];
     }
-    let row = oc * n_total;
+    let row = p.y_offset + oc * n_total;
     if (n < n_total) { y[row + n] = activate(sums.x + b); }
     if (n + 8u < n_total) { y[row + n + 8u] = activate(sums.y + b); }
     if (n + 16u < n_total) { y[row + n + 16u] = activate(sums.z + b); }
@@ -204,7 +206,7 @@ fn conv_registers(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
     var acc3 = vec4<f32>(0.0);
     var k = 0u;
     for (var ci = 0u; ci < p.cin_g; ci++) {
-        let plane = (g * p.cin_g + ci) * p.in_h * p.in_w;
+        let plane = p.x_offset + (g * p.cin_g + ci) * p.in_h * p.in_w;
         for (var ky = 0u; ky < KH; ky++) {
             let iy = y0 + vec4<i32>(i32(ky * DH));
             let row_ok = (iy >= vec4<i32>(0)) & (iy < vec4<i32>(h));
@@ -238,7 +240,7 @@ fn store_block(g: u32, m: u32, n: u32, n_total: u32, sums: vec4<f32>) {
     if (HAS_BIAS) {
         b = bias[oc];
     }
-    let row = oc * n_total;
+    let row = p.y_offset + oc * n_total;
     if (n < n_total) { y[row + n] = activate(sums.x + b); }
     if (n + 1u < n_total) { y[row + n + 1u] = activate(sums.y + b); }
     if (n + 2u < n_total) { y[row + n + 2u] = activate(sums.z + b); }

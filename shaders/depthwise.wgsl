@@ -19,6 +19,8 @@ struct Depthwise {
     pad_top: u32,
     pad_left: u32,
     strips: u32, // strips of 4 pixels per output row
+    x_offset: u32, // where the input map starts in its buffer (a channel slice of a larger map)
+    y_offset: u32, // where the output map starts in its buffer (its place in a concatenation)
 }
 
 @group(0) @binding(0) var<uniform> p: Depthwise;
@@ -46,7 +48,7 @@ fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     let oy = row % p.out_h;
     let c = row / p.out_h;
     let ox0 = strip * 4u;
-    let plane = c * p.in_h * p.in_w;
+    let plane = p.x_offset + c * p.in_h * p.in_w;
     var acc = vec4<f32>(0.0);
     for (var ky = 0u; ky < KH; ky++) {
         let iy = i32(oy * SH + ky * DH) - i32(p.pad_top);
@@ -66,7 +68,7 @@ fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     if (HAS_BIAS) {
         b = bias[c];
     }
-    let out = (c * p.out_h + oy) * p.out_w + ox0;
+    let out = p.y_offset + (c * p.out_h + oy) * p.out_w + ox0;
     if (ox0 < p.out_w) { y[out] = activate(acc.x + b); }
     if (ox0 + 1u < p.out_w) { y[out + 1u] = activate(acc.y + b); }
     if (ox0 + 2u < p.out_w) { y[out + 2u] = activate(acc.z + b); }

@@ -222,7 +222,7 @@ pub fn feature_maps_ui(
     let source = match (host, device) {
         (Some(tensor), _) => Source::Host(tensor),
         (None, Some(gpu)) => match gpu.buffer(node) {
-            Some((_, shape)) => Source::Device(gpu, shape),
+            Some((_, _, shape)) => Source::Device(gpu, shape),
             None => return,
         },
         (None, None) => return,

@@ -45,7 +45,7 @@ impl MapPainter {
     pub fn paint(maps: &GpuMaps, node: NodeId, spec: &GridSpec) -> Result<wgpu::Texture, GpuError> {
         let ctx = maps.context();
         ctx.ensure_alive()?;
-        let (buffer, shape) =
+        let (buffer, offset, shape) =
             maps.buffer(node).ok_or_else(|| GpuError::Kernel(format!("node {} was not kept", node.0)))?;
         let [width, height] = spec.size();
         let max = ctx.device.limits().max_texture_dimension_2d as usize;
@@ -70,7 +70,7 @@ impl MapPainter {
             u32::from(spec.signed),
             w(width),
             w(height),
-            0,
+            w(offset),
             0,
             0,
         ];

@@ -47,7 +47,12 @@ fn check_with(ctx: &GpuContext, label: &str, graph: &Graph, seed: u64, options: 
     let want = cpu.run(input.clone(), Capture::All).expect("CPU run");
     let gpu =
         GpuEngine::with_options(ctx, graph, &weights, options).unwrap_or_else(|e| panic!("{label}: GPU engine: {e}"));
+    // Keeping only the logits lets buffers be reused (and a concatenation's buffer be made at its first
+    // part's step): the same logits, bit for bit.
+    let lean =
+        convscope_engine::Engine::run(&gpu, input.clone(), Capture::Output).unwrap_or_else(|e| panic!("{label}: {e}"));
     let got = convscope_engine::Engine::run(&gpu, input, Capture::All).unwrap_or_else(|e| panic!("{label}: {e}"));
+    assert_eq!(lean.output.data, got.output.data, "{label}: logits with buffers reused");
     let maps = got.device.as_ref().and_then(|d| d.as_any().downcast_ref::<GpuMaps>()).expect("maps on the GPU");
 
     // The relative error of each map; a map fails when its own error is above 1e-3 of its largest

@@ -48,9 +48,12 @@ pub(crate) struct Lowered {
     pub steps: Vec<GpuStep>,
     /// Tensors uploaded once per engine, as bytes.
     pub weights: Vec<Vec<u8>>,
-    /// Per node, the node whose buffer holds its value: itself, the convolution it was fused into, or
-    /// (flatten, dropout) its input's.
+    /// Per node, the node whose buffer holds its value: itself, the convolution it was fused into,
+    /// (flatten, dropout) its input's, the concatenation it is written into, or (a slice read in place)
+    /// its input's (`placement.rs`).
     pub value_of: Vec<NodeId>,
+    /// Per node, where its value starts in that buffer, in elements.
+    pub offset_of: Vec<usize>,
     /// Per node, its shape.
     pub shapes: Vec<Shape>,
     /// Per node, the last step that reads it (the plan's `last_use`).
@@ -58,16 +61,28 @@ pub(crate) struct Lowered {
     pub output: NodeId,
     pub input: Shape,
     pub absorbs: Vec<Vec<NodeId>>,
+    /// Per node, the step it was fused into, if any.
+    pub fused_into: Vec<Option<NodeId>>,
 }
 
 impl Lowered {
     pub fn new(plan: Plan, limits: &ComputeLimits, software: bool) -> Result<Self, EngineError> {
-        let n = plan.steps.len();
-        let mut value_of: Vec<NodeId> = (0..n).map(NodeId).collect();
+        let placement = super::placement::place(&plan);
+        let value_of: Vec<NodeId> = placement.root.iter().map(|&r| NodeId(r)).collect();
+        let offset_of = placement.offset.clone();
         let shapes: Vec<Shape> = plan.steps.iter().map(|s| s.output).collect();
+        let n = plan.steps.len();
         let mut lowering = Lowering { weights: Vec::new(), limits, registers: software };
         let mut steps = Vec::with_capacity(n);
-        let absorbs = plan.steps.iter().map(|s| s.absorbs.clone()).collect();
+        let absorbs: Vec<Vec<NodeId>> = plan.steps.iter().map(|s| s.absorbs.clone()).collect();
+        let mut fused_into = vec![None; n];
+        for (r, list) in absorbs.iter().enumerate() {
+            for m in list {
+                if let Some(f) = fused_into.get_mut(m.0) {
+                    *f = Some(NodeId(r));
+                }
+            }
+        }
         for step in plan.steps {
             let node = step.node;
             let first = step.inputs.first().copied();
@@ -86,26 +101,28 @@ impl Lowered {
             };
             let out = Slot::Value(node);
             let len = step.output.checked_numel().ok_or_else(|| EngineError::Internal("output size".into()))?;
+            let offset = |id: NodeId| offset_of.get(id.0).copied().unwrap_or(0);
+            let root = |id: NodeId| value_of.get(id.0).copied().unwrap_or(id);
+            // Only convolutions and copies take offsets; every other kernel reads and writes whole buffers
+            // (steps without a dispatch only share their input's place).
+            let in_place = matches!(
+                step.kind,
+                StepKind::Conv(_)
+                    | StepKind::Concat
+                    | StepKind::Slice { .. }
+                    | StepKind::Input
+                    | StepKind::Fused { .. }
+                    | StepKind::Alias
+            );
+            if !in_place && (offset(node) != 0 || step.inputs.iter().any(|&x| offset(x) != 0)) {
+                return Err(EngineError::Internal(format!("node {}: a kernel without offsets reads a part", node.0)));
+            }
             let dispatches = match step.kind {
-                StepKind::Input => Vec::new(),
-                StepKind::Fused { into } => {
-                    if let Some(v) = value_of.get(into.0).copied()
-                        && let Some(slot) = value_of.get_mut(node.0)
-                    {
-                        *slot = v;
-                    }
-                    Vec::new()
+                StepKind::Input | StepKind::Fused { .. } | StepKind::Alias => Vec::new(),
+                StepKind::Conv(conv) => {
+                    let x = first.ok_or_else(|| EngineError::Internal(format!("node {}: no input", node.0)))?;
+                    vec![lowering.conv(&conv, (value(0)?, offset(x)), (out, offset(node)))?]
                 }
-                StepKind::Alias => {
-                    if let Some(input) = first
-                        && let Some(v) = value_of.get(input.0).copied()
-                        && let Some(slot) = value_of.get_mut(node.0)
-                    {
-                        *slot = v;
-                    }
-                    Vec::new()
-                }
-                StepKind::Conv(conv) => vec![lowering.conv(&conv, value(0)?, out)?],
                 StepKind::Affine { scale, shift } => {
                     let x = input_shape(0)?;
                     let table = lowering.upload_f32(scale.iter().chain(&shift).copied());
@@ -135,19 +152,29 @@ impl Lowered {
                         len,
                     )?]
                 }
+                // Inputs written in place by their convolutions need no copy.
                 StepKind::Concat => {
                     let mut at = 0;
                     let mut copies = Vec::with_capacity(step.inputs.len());
                     for (i, id) in step.inputs.iter().enumerate() {
                         let part = input_shape(i)?.checked_numel().unwrap_or(0);
-                        copies.push(copy(Slot::Value(*id), 0, out, at, part)?);
+                        if root(*id) == root(node) {
+                            if offset(*id) != offset(node) + at {
+                                return Err(EngineError::Internal(format!("node {}: input {i} misplaced", node.0)));
+                            }
+                        } else {
+                            copies.push(copy(Slot::Value(*id), offset(*id), out, offset(node) + at, part)?);
+                        }
                         at += part;
                     }
                     copies
                 }
+                // A slice read in place is only an offset.
+                StepKind::Slice { .. } if placement.view.get(node.0) == Some(&true) => Vec::new(),
                 StepKind::Slice { start, end: _ } => {
                     let x = input_shape(0)?;
-                    vec![copy(value(0)?, start * x.h * x.w, out, 0, len)?]
+                    let from = first.map_or(0, offset);
+                    vec![copy(value(0)?, from + start * x.h * x.w, out, offset(node), len)?]
                 }
                 StepKind::Shuffle { groups } => {
                     let p = Channels { groups: w(groups), ..Channels::new(len, input_shape(0)?) };
@@ -269,11 +296,13 @@ impl Lowered {
             steps,
             weights: lowering.weights,
             value_of,
+            offset_of,
             shapes,
             last_use: plan.last_use,
             output: plan.output,
             input: plan.input,
             absorbs,
+            fused_into,
         })
     }
 }
@@ -296,7 +325,9 @@ impl Lowering<'_> {
         self.weights.len() - 1
     }
 
-    fn conv(&mut self, c: &FusedConv, x: Slot, out: Slot) -> Result<Dispatch, EngineError> {
+    /// A convolution reading `x` and writing `out`, each a value and an element offset into its buffer.
+    fn conv(&mut self, c: &FusedConv, x: (Slot, usize), out: (Slot, usize)) -> Result<Dispatch, EngineError> {
+        let ((x, x_offset), (out, y_offset)) = (x, out);
         let conv = &c.conv;
         let weight = self.upload_f32(c.weight.iter().copied());
         let bias = match &c.bias {
@@ -328,6 +359,8 @@ impl Lowering<'_> {
                     w(conv.padding.top),
                     w(conv.padding.left),
                     w(strips),
+                    w(x_offset),
+                    w(y_offset),
                 ],
                 bindings,
                 workgroups: fold(((o.c * o.h * strips) as u64).div_ceil(FLAT_WORKGROUP))?,
@@ -350,6 +383,8 @@ impl Lowering<'_> {
             w(conv.padding.top),
             w(conv.padding.left),
             w(groups),
+            w(x_offset),
+            w(y_offset),
         ];
         let max = u64::from(self.limits.max_compute_workgroups_per_dimension);
         if self.registers {

@@ -10,10 +10,11 @@ use convscope_graph::{NodeId, Shape};
 use crate::GpuContext;
 use crate::readback::PendingRead;
 
-/// Per node, the buffer holding its map (shared by fused nodes and aliases) and its shape.
+/// Per node, the buffer holding its map (shared by fused nodes and aliases, and by the parts of a
+/// concatenation), where the map starts in it (in elements), and its shape.
 pub struct GpuMaps {
     ctx: GpuContext,
-    nodes: Vec<Option<(Arc<wgpu::Buffer>, Shape)>>,
+    nodes: Vec<Option<(Arc<wgpu::Buffer>, usize, Shape)>>,
 }
 
 /// A map on its way back from the GPU ([`GpuMaps::read`]).
@@ -34,7 +35,7 @@ impl PendingMapRead {
 }
 
 impl GpuMaps {
-    pub(crate) fn new(ctx: GpuContext, nodes: Vec<Option<(Arc<wgpu::Buffer>, Shape)>>) -> Self {
+    pub(crate) fn new(ctx: GpuContext, nodes: Vec<Option<(Arc<wgpu::Buffer>, usize, Shape)>>) -> Self {
         Self { ctx, nodes }
     }
 
@@ -42,9 +43,9 @@ impl GpuMaps {
         &self.ctx
     }
 
-    /// The buffer and shape of `node`'s map (CHW, f32).
-    pub fn buffer(&self, node: NodeId) -> Option<(&wgpu::Buffer, Shape)> {
-        self.nodes.get(node.0)?.as_ref().map(|(b, s)| (b.as_ref(), *s))
+    /// The buffer of `node`'s map (CHW, f32), where the map starts in it (in elements), and its shape.
+    pub fn buffer(&self, node: NodeId) -> Option<(&wgpu::Buffer, usize, Shape)> {
+        self.nodes.get(node.0)?.as_ref().map(|(b, o, s)| (b.as_ref(), *o, *s))
     }
 
     /// Let the device make progress on read-backs without waiting (natively; the browser needs no help).
@@ -54,7 +55,7 @@ impl GpuMaps {
 
     /// Start copying `node`'s map (or channels `channels` of it) to the host.
     pub fn read_channels(&self, node: NodeId, channels: std::ops::Range<usize>) -> Option<PendingMapRead> {
-        let (buffer, shape) = self.buffer(node)?;
+        let (buffer, offset, shape) = self.buffer(node)?;
         let plane = if shape.vector { 1 } else { shape.h * shape.w };
         let end = channels.end.min(shape.c);
         let start = channels.start.min(end);
@@ -65,7 +66,7 @@ impl GpuMaps {
             device,
             &mut encoder,
             buffer,
-            (start * plane * 4) as u64,
+            ((offset + start * plane) * 4) as u64,
             ((end - start) * plane * 4) as u64,
         );
         self.ctx.queue.submit([encoder.finish()]);
@@ -80,9 +81,10 @@ impl GpuMaps {
         let pending: Vec<Option<PendingMapRead>> = nodes
             .iter()
             .map(|&node| {
-                let (buffer, shape) = self.buffer(node)?;
+                let (buffer, offset, shape) = self.buffer(node)?;
                 let bytes = shape.checked_numel().unwrap_or(0) as u64 * 4;
-                Some(PendingMapRead { read: PendingRead::encode(device, &mut encoder, buffer, 0, bytes), shape })
+                let read = PendingRead::encode(device, &mut encoder, buffer, offset as u64 * 4, bytes);
+                Some(PendingMapRead { read, shape })
             })
             .collect();
         self.ctx.queue.submit([encoder.finish()]);
@@ -110,7 +112,7 @@ impl GpuMaps {
 
     /// Start copying `node`'s whole map to the host.
     pub fn read(&self, node: NodeId) -> Option<PendingMapRead> {
-        let (_, shape) = self.buffer(node)?;
+        let (_, _, shape) = self.buffer(node)?;
         self.read_channels(node, 0..shape.c)
     }
 

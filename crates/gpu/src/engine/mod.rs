@@ -8,6 +8,7 @@
 
 mod lower;
 mod maps;
+mod placement;
 mod run;
 
 use std::sync::Arc;
@@ -236,8 +237,7 @@ impl convscope_engine::Engine for GpuEngine {
     }
 
     fn fused_into(&self, node: NodeId) -> Option<NodeId> {
-        let root = self.inner.lowered.value_of.get(node.0).copied()?;
-        (root != node && self.inner.lowered.absorbs.get(root.0).is_some_and(|a| a.contains(&node))).then_some(root)
+        self.inner.lowered.fused_into.get(node.0).copied().flatten()
     }
 
     fn absorbs(&self, node: NodeId) -> &[NodeId] {

@@ -98,7 +98,15 @@ impl GpuRun {
                 *k = true;
             }
         }
-        let is_root: Vec<bool> = (0..n).map(|i| lowered.value_of.get(i).is_some_and(|r| r.0 == i)).collect();
+        // A root's buffer is made at the first step writing into it: its own, or that of a convolution
+        // written into it (a concatenation's part).
+        let root_at = |t: usize| lowered.value_of.get(t).map_or(t, |r| r.0);
+        let mut first = vec![usize::MAX; n];
+        for t in 0..n {
+            if let Some(f) = first.get_mut(root_at(t)) {
+                *f = (*f).min(t);
+            }
+        }
         let mut values: Vec<Option<Arc<wgpu::Buffer>>> = vec![None; n];
         let mut free: Vec<Arc<wgpu::Buffer>> = Vec::new();
         let mut live: Vec<usize> = Vec::new();
@@ -113,10 +121,11 @@ impl GpuRun {
                 }
                 !done
             });
-            if is_root.get(t) != Some(&true) {
+            let r = root_at(t);
+            if first.get(r) != Some(&t) {
                 continue;
             }
-            let Some(shape) = lowered.shapes.get(t) else { continue };
+            let Some(shape) = lowered.shapes.get(r) else { continue };
             let bytes = (shape.checked_numel().unwrap_or(0) as u64 * 4).max(4);
             let reuse = free
                 .iter()
@@ -133,10 +142,10 @@ impl GpuRun {
                     mapped_at_creation: false,
                 })),
             };
-            if let Some(slot) = values.get_mut(t) {
+            if let Some(slot) = values.get_mut(r) {
                 *slot = Some(buffer);
             }
-            live.push(t);
+            live.push(r);
         }
         let input_buffer =
             values.first().cloned().flatten().ok_or_else(|| EngineError::Internal("no input buffer".into()))?;
@@ -237,7 +246,8 @@ impl GpuRun {
             .flatten()
             .ok_or_else(|| EngineError::Internal("the output has no buffer".into()))?;
         let out_len = lowered.shapes.get(lowered.output.0).and_then(|s| s.checked_numel()).unwrap_or(0);
-        let logits = PendingRead::encode(device, &mut encoder, &out_buffer, 0, out_len as u64 * 4);
+        let out_at = lowered.offset_of.get(lowered.output.0).copied().unwrap_or(0) as u64 * 4;
+        let logits = PendingRead::encode(device, &mut encoder, &out_buffer, out_at, out_len as u64 * 4);
         let submitted = web_time::Instant::now();
         inner.ctx.queue.submit([encoder.finish()]);
         logits.request();
@@ -350,9 +360,10 @@ impl GpuRun {
                 .flatten()
                 .ok_or_else(|| EngineError::Internal("the output has no buffer".into()))?;
             let out_len = lowered.shapes.get(lowered.output.0).and_then(|s| s.checked_numel()).unwrap_or(0);
+            let out_at = lowered.offset_of.get(lowered.output.0).copied().unwrap_or(0) as u64 * 4;
             let mut encoder =
                 device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("read logits") });
-            let logits = PendingRead::encode(device, &mut encoder, &out_buffer, 0, out_len as u64 * 4);
+            let logits = PendingRead::encode(device, &mut encoder, &out_buffer, out_at, out_len as u64 * 4);
             inner.ctx.queue.submit([encoder.finish()]);
             logits.request();
             self.state = State::Submitted {
@@ -428,7 +439,7 @@ impl GpuRun {
                     }
                     let root = lowered.value_of.get(node)?;
                     let buffer = self.values.get(root.0).cloned().flatten()?;
-                    Some((buffer, *lowered.shapes.get(node)?))
+                    Some((buffer, *lowered.offset_of.get(node)?, *lowered.shapes.get(node)?))
                 })
                 .collect(),
         );
