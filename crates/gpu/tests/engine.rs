@@ -349,3 +349,69 @@ fn profiling_by_submission_times_every_step() {
     let sum: f64 = profiled.step_ms.iter().flatten().sum();
     assert!((profiled.total_ms - sum).abs() < 1e-9 && sum > 0.0, "total {} vs sum {sum}", profiled.total_ms);
 }
+
+/// The texels of `spec`'s grid of `node`'s map, painted on the GPU (`MapPainter`).
+fn painted(ctx: &GpuContext, maps: &GpuMaps, node: NodeId, spec: &convscope_gpu::GridSpec) -> Vec<u8> {
+    use convscope_gpu::wgpu;
+    let texture = convscope_gpu::MapPainter::paint(maps, node, spec).expect("painted");
+    let [width, height] = spec.size();
+    let row = (width as u32 * 4).next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT);
+    let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: u64::from(row) * height as u64,
+        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+    encoder.copy_texture_to_buffer(
+        texture.as_image_copy(),
+        wgpu::TexelCopyBufferInfo {
+            buffer: &buffer,
+            layout: wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(row), rows_per_image: None },
+        },
+        wgpu::Extent3d { width: width as u32, height: height as u32, depth_or_array_layers: 1 },
+    );
+    let read =
+        convscope_gpu::PendingRead::encode(&ctx.device, &mut encoder, &buffer, 0, u64::from(row) * height as u64);
+    ctx.queue.submit([encoder.finish()]);
+    read.request();
+    ctx.device.poll(wgpu::PollType::wait_indefinitely()).expect("poll");
+    let words = read.try_take().expect("read back").expect("mapped");
+    let bytes: Vec<u8> = words.iter().flat_map(|v| v.to_le_bytes()).collect();
+    bytes.chunks(row as usize).flat_map(|r| r[..width * 4].to_vec()).collect()
+}
+
+#[test]
+fn a_map_written_into_a_concatenation_is_painted_from_its_place() {
+    // Two convolutions concatenated: the second writes at channel 5 of the concatenation's buffer. Its
+    // grid must be the concatenation's channels 5.. (one range per channel, so the grids are comparable).
+    let Some(ctx) = gpu() else { return };
+    let mut b = GraphBuilder::new("concat");
+    let x = b.input(Shape::map(3, 12, 10)).expect("input");
+    let first = b.conv("first", x, Conv2d::new(3, 5, 3, 1)).expect("conv");
+    let second = b.conv("second", x, Conv2d::new(3, 6, 1, 1)).expect("conv");
+    let cat = b.concat("cat", &[first, second]).expect("concat");
+    let graph = b.finish().expect("graph");
+    let weights = synthetic::init(&graph, 5);
+    let input = Tensor::new(graph.input_shape(), synthetic::unit_values(5, "input", 360)).expect("input");
+    let engine = GpuEngine::with_options(&ctx, &graph, &weights, EngineOptions::default()).expect("engine");
+    let out = convscope_engine::Engine::run(&engine, input, Capture::All).expect("run");
+    let maps = out.device.as_ref().and_then(|d| d.as_any().downcast_ref::<GpuMaps>()).expect("maps");
+    let (_, offset, _) = maps.buffer(second).expect("kept");
+    assert_eq!(offset, 5 * 12 * 10, "the second convolution is written in place");
+    let table = std::array::from_fn(|i| i as u32 * 0x0001_0101 | 0xff00_0000);
+    let spec = |first| convscope_gpu::GridSpec {
+        first,
+        count: 6,
+        columns: 3,
+        tile: [12, 10],
+        gap: 1,
+        per_layer: false,
+        signed: false,
+        table,
+    };
+    let part = painted(&ctx, maps, second, &spec(0));
+    let whole = painted(&ctx, maps, cat, &spec(5));
+    assert!(part.iter().any(|&v| v != 0 && v != 255), "a grid of colours");
+    assert_eq!(part, whole);
+}
