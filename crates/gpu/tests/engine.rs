@@ -399,7 +399,7 @@ fn a_map_written_into_a_concatenation_is_painted_from_its_place() {
     let maps = out.device.as_ref().and_then(|d| d.as_any().downcast_ref::<GpuMaps>()).expect("maps");
     let (_, offset, _) = maps.buffer(second).expect("kept");
     assert_eq!(offset, 5 * 12 * 10, "the second convolution is written in place");
-    let table = std::array::from_fn(|i| i as u32 * 0x0001_0101 | 0xff00_0000);
+    let table = std::array::from_fn(|i| (i as u32 * 0x0001_0101) | 0xff00_0000);
     let spec = |first| convscope_gpu::GridSpec {
         first,
         count: 6,
