@@ -616,9 +616,9 @@ impl Inference {
         }
         match decoded.map_err(|e| e.to_string()) {
             Ok(photo) => {
+                self.message = photo.warning.as_ref().map(|w| format!("{name}: {w}"));
                 self.photo = Some((name, photo));
                 self.photo_generation += 1;
-                self.message = None;
                 self.running = None;
             }
             Err(e) => self.message = Some(format!("{name}: {e}")),

@@ -242,6 +242,7 @@ pub struct PageReport {
     last_link: String,
     last_result: Option<u64>,
     last_insight: Option<String>,
+    last_message: Option<String>,
 }
 
 impl PageReport {
@@ -320,6 +321,19 @@ impl PageReport {
             None => remove_root_attribute("data-insight"),
         }
         self.last_insight = insight.map(str::to_owned);
+    }
+
+    /// `data-message`: the message the page shows about the latest file or run (a refused photo or
+    /// checkpoint says why here and on screen).
+    pub fn report_message(&mut self, message: Option<&str>) {
+        if self.last_message.as_deref() == message {
+            return;
+        }
+        match message {
+            Some(text) => set_root_attribute("data-message", text),
+            None => remove_root_attribute("data-message"),
+        }
+        self.last_message = message.map(str::to_owned);
     }
 
     pub fn report_link(&mut self, link: &str) {

@@ -106,6 +106,9 @@ pub fn input(entry: &ModelEntry, graph: &Graph, image: Option<&Path>, npy: Optio
         (Some(path), None) => {
             let bytes = read_file(path, convscope_input::MAX_FILE_BYTES as u64, "image")?;
             let photo = convscope_input::decode(&bytes).with_context(|| format!("{}", path.display()))?;
+            if let Some(warning) = &photo.warning {
+                eprintln!("warning: {}: {warning}", path.display());
+            }
             let spec = convscope_zoo::InputSpec { resolution: expected.h, ..entry.input };
             let prepared = convscope_input::preprocess(&photo, &spec);
             Ok(Tensor::new(expected, prepared.chw)?)

@@ -28,7 +28,16 @@ pub enum ImageError {
     Corrupt(String),
     #[error("the image is empty (0 pixels wide or high)")]
     Empty,
+    #[error(
+        "the image is {width} × {height} pixels: one side is more than {MAX_ASPECT} times the other, and \
+         resizing its short side to a network's input would make it too long to handle"
+    )]
+    Elongated { width: u32, height: u32 },
 }
+
+/// The most elongated picture accepted (a 100:1 strip): resizing the short side of a longer one to a
+/// network's input (224–600 pixels) would make a picture of tens of megapixels or more.
+pub const MAX_ASPECT: u32 = 100;
 
 /// A decoded photo, upright, 8-bit RGB.
 #[derive(Clone, Debug)]
@@ -36,6 +45,9 @@ pub struct Photo {
     pub rgb: RgbImage,
     /// The format the bytes were in ("PNG", "JPEG", …).
     pub format: &'static str,
+    /// Something the user should know although the photo decoded (a JPEG cut short shows grey where the
+    /// file ends, as browsers show it).
+    pub warning: Option<String>,
 }
 
 /// Decode `bytes`, checking size limits before decoding and applying EXIF orientation.
@@ -69,10 +81,21 @@ pub fn decode(bytes: &[u8]) -> Result<Photo, ImageError> {
     if u64::from(width) * u64::from(height) > MAX_PIXELS {
         return Err(ImageError::TooLarge { width, height });
     }
+    if width.max(height) / width.min(height) > MAX_ASPECT {
+        return Err(ImageError::Elongated { width, height });
+    }
     let orientation = decoder.orientation().map_err(|e| ImageError::Corrupt(e.to_string()))?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| ImageError::Corrupt(e.to_string()))?;
     image.apply_orientation(orientation);
-    Ok(Photo { rgb: image.to_rgb8(), format: name })
+    let warning = (format == image::ImageFormat::Jpeg && !ends_with_jpeg_eoi(bytes))
+        .then(|| "the JPEG file ends early (no end-of-image marker): the part that is missing shows grey".to_owned());
+    Ok(Photo { rgb: image.to_rgb8(), format: name, warning })
+}
+
+/// Whether a JPEG stream ends with its end-of-image marker (FF D9), padding after it aside.
+fn ends_with_jpeg_eoi(bytes: &[u8]) -> bool {
+    let end = bytes.iter().rposition(|&b| b != 0 && b != b'\n' && b != b'\r').map_or(0, |i| i + 1);
+    bytes.get(..end).is_some_and(|b| b.ends_with(&[0xff, 0xd9]))
 }
 
 /// A network input and the picture it shows.

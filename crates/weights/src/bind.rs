@@ -114,6 +114,9 @@ pub struct BindReport {
     pub mismatched: Vec<(String, Vec<usize>, Vec<usize>)>,
     /// Keys of the wrong kind (integers where floats are needed, or the reverse).
     pub wrong_kind: Vec<String>,
+    /// Keys holding NaN or an infinity, with the first such element ("features.0.weight: NaN at 17"): a
+    /// network with them computes NaN, and its top-5 would mean nothing.
+    pub non_finite: Vec<String>,
 }
 
 impl BindReport {
@@ -122,11 +125,16 @@ impl BindReport {
             && self.unexpected.is_empty()
             && self.mismatched.is_empty()
             && self.wrong_kind.is_empty()
+            && self.non_finite.is_empty()
     }
 
     /// How many expected tensors bound (for ranking candidate models).
     pub fn problems(&self) -> usize {
-        self.missing.len() + self.unexpected.len() + self.mismatched.len() + self.wrong_kind.len()
+        self.missing.len()
+            + self.unexpected.len()
+            + self.mismatched.len()
+            + self.wrong_kind.len()
+            + self.non_finite.len()
     }
 
     /// One line: "2 missing (features.0.0.weight, …), 1 unexpected (…), 1 shape mismatch (…)".
@@ -160,6 +168,13 @@ impl BindReport {
                 "{} of the wrong type ({})",
                 self.wrong_kind.len(),
                 list(self.wrong_kind.iter().cloned(), self.wrong_kind.len())
+            ));
+        }
+        if !self.non_finite.is_empty() {
+            parts.push(format!(
+                "{} holding NaN or infinity ({})",
+                self.non_finite.len(),
+                list(self.non_finite.iter().cloned(), self.non_finite.len())
             ));
         }
         if parts.is_empty() { "every tensor fits".to_owned() } else { parts.join(", ") }
@@ -201,8 +216,12 @@ pub fn bind(graph: &Graph, checkpoint: &Checkpoint) -> Result<Bound, BindReport>
             }
             Some(t) => {
                 let is_index = matches!(e.role, Role::Index { .. });
+                let non_finite = t.as_f32().and_then(|v| v.iter().position(|x| !x.is_finite()).map(|i| (i, v)));
                 if is_index != t.as_i64().is_some() {
                     report.wrong_kind.push(e.key.clone());
+                } else if let Some((at, values)) = non_finite {
+                    let value = values.get(at).copied().unwrap_or(f32::NAN);
+                    report.non_finite.push(format!("{}: {value} at element {at}", e.key));
                 } else {
                     tensors.push(TensorData { shape: e.shape.clone(), ..t.clone() });
                 }

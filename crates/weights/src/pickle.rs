@@ -217,24 +217,29 @@ pub fn read(data: &[u8], persistent: &mut dyn Persistent) -> Result<(Value, usiz
             }
             b't' => {
                 let items = pop_mark(&mut stack, &mut marks)?;
+                nested(&items)?;
                 stack.push(Value::Tuple(items));
             }
             0x85..=0x87 => {
                 let n = usize::from(op - 0x84);
                 let at = stack.len().checked_sub(n).ok_or_else(|| bad("TUPLEn with too few items"))?;
                 let items = stack.split_off(at);
+                nested(&items)?;
                 stack.push(Value::Tuple(items));
             }
             b'l' => {
                 let items = pop_mark(&mut stack, &mut marks)?;
+                nested(&items)?;
                 stack.push(Value::List(items));
             }
             b'd' => {
                 let items = pop_mark(&mut stack, &mut marks)?;
+                nested(&items)?;
                 stack.push(Value::Dict(pairs(items)?));
             }
             b'a' => {
                 let item = pop(&mut stack)?;
+                nested([&item])?;
                 match stack.last_mut() {
                     Some(Value::List(list)) => push_bounded(list, item)?,
                     _ => return Err(bad("APPEND to something that is not a list")),
@@ -242,6 +247,7 @@ pub fn read(data: &[u8], persistent: &mut dyn Persistent) -> Result<(Value, usiz
             }
             b'e' => {
                 let items = pop_mark(&mut stack, &mut marks)?;
+                nested(&items)?;
                 match stack.last_mut() {
                     Some(Value::List(list)) => {
                         for item in items {
@@ -254,6 +260,7 @@ pub fn read(data: &[u8], persistent: &mut dyn Persistent) -> Result<(Value, usiz
             b's' => {
                 let value = pop(&mut stack)?;
                 let key = pop(&mut stack)?;
+                nested([&key, &value])?;
                 match stack.last_mut() {
                     Some(Value::Dict(dict)) => push_bounded(dict, (key, value))?,
                     _ => return Err(bad("SETITEM on something that is not a dict")),
@@ -261,6 +268,7 @@ pub fn read(data: &[u8], persistent: &mut dyn Persistent) -> Result<(Value, usiz
             }
             b'u' => {
                 let items = pop_mark(&mut stack, &mut marks)?;
+                nested(&items)?;
                 let new = pairs(items)?;
                 match stack.last_mut() {
                     Some(Value::Dict(dict)) => {
@@ -345,6 +353,27 @@ fn pairs(items: Vec<Value>) -> Result<Vec<(Value, Value)>> {
         out.push((k, v));
     }
     Ok(out)
+}
+
+/// Containers nest at most this deep: a state dict is a few levels deep, and dropping or walking a
+/// value recurses once per level, so a deeper one (a hostile file) is refused while it is built.
+const MAX_DEPTH: usize = 64;
+
+/// Refuse `items` (about to go into a container) if any nests more than [`MAX_DEPTH`] levels deep. The
+/// walk is iterative and stops at the limit: every value already built is at most that deep.
+fn nested<'a>(items: impl IntoIterator<Item = &'a Value>) -> Result<()> {
+    let mut todo: Vec<(&Value, usize)> = items.into_iter().map(|v| (v, 1)).collect();
+    while let Some((value, depth)) = todo.pop() {
+        if depth > MAX_DEPTH {
+            return Err(bad("containers nested deeper than 64 levels"));
+        }
+        match value {
+            Value::Tuple(xs) | Value::List(xs) => todo.extend(xs.iter().map(|x| (x, depth + 1))),
+            Value::Dict(kv) => todo.extend(kv.iter().flat_map(|(k, x)| [(k, depth + 1), (x, depth + 1)])),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn push_bounded<T>(container: &mut Vec<T>, item: T) -> Result<()> {
