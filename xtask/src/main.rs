@@ -1,4 +1,4 @@
-//! Developer tasks for convscope: `cargo xtask <setup|serve|test|build-web>`.
+//! Developer tasks for convscope: `cargo xtask <setup|serve|test|build-web|fuzz>`.
 //!
 //! Every task first installs what this machine lacks (idempotently, saying what and why), so the two README
 //! commands — `cargo xtask serve` and `cargo xtask test` — work on a fresh machine.
@@ -7,6 +7,7 @@ use anyhow::{Result, bail};
 
 mod assets;
 mod cmd;
+mod fuzz;
 mod setup;
 mod test;
 mod web;
@@ -19,6 +20,9 @@ tasks:
   serve [--port N]   build the web app (release) and serve it on http://127.0.0.1:N (default 8080)
   build-web          build the web app into dist/ (release)
   test [--skip-e2e]  run every test: fmt, clippy, unit/integration/GPU/UI tests, then the browser end-to-end tests
+  fuzz [target …] [--runs N]
+                     run the libFuzzer targets of fuzz/ (default: all, 1 000 000 runs each) from corpora
+                     seeded with the test fixtures; installs cargo-fuzz if missing
 ";
 
 fn main() -> Result<()> {
@@ -36,6 +40,7 @@ fn main() -> Result<()> {
             web::build(&root, &tools)
         }
         "test" => test::run(&root, rest.iter().any(|a| a == "--skip-e2e")),
+        "fuzz" => fuzz::run(&root, rest),
         "-h" | "--help" | "help" => {
             eprint!("{USAGE}");
             Ok(())

@@ -9,7 +9,7 @@ pub type Result<T> = std::result::Result<T, BuildError>;
 pub fn make_divisible(v: f64, divisor: usize) -> usize {
     let d = divisor as f64;
     let rounded = (((v + d / 2.0) as usize) / divisor * divisor).max(divisor);
-    if (rounded as f64) < 0.9 * v { rounded + divisor } else { rounded }
+    if (rounded as f64) < 0.9 * v { rounded.saturating_add(divisor) } else { rounded }
 }
 
 /// torchvision's `Conv2dNormActivation` at module path `prefix`: `prefix.0` conv, `prefix.1` BN,

@@ -138,6 +138,19 @@ impl ModelEntry {
         if variant.expansion == Some(0) {
             return Err(BuildError::ZeroSize { node: self.id.to_owned(), what: "expansion ratio" });
         }
+        // Every builder scales channels by the width: a non-finite one would round to usize::MAX.
+        if !(variant.width.is_finite() && variant.width > 0.0) {
+            return Err(BuildError::Invalid {
+                node: self.id.to_owned(),
+                message: format!("the width multiplier must be a positive number, not {}", variant.width),
+            });
+        }
+        if let Some(d) = variant.depth.filter(|d| !(d.is_finite() && *d > 0.0)) {
+            return Err(BuildError::Invalid {
+                node: self.id.to_owned(),
+                message: format!("the depth coefficient must be a positive number, not {d}"),
+            });
+        }
         let graph = (self.builder)(variant, self.row)?;
         Ok(if variant.mitchell { graph.with_conv_arithmetic(convscope_graph::Arithmetic::Mitchell) } else { graph })
     }
@@ -208,5 +221,27 @@ pub(crate) const fn imagenet(width: f64, resolution: usize) -> Variant {
         expansion: None,
         ghost: None,
         depth: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by `cargo xtask fuzz graph_variants` (input e8 fe 36 fc 00 04 08: an infinite width, which
+    /// overflowed `make_divisible`): widths and depths that are not positive finite numbers are refused by
+    /// every model, never built.
+    #[test]
+    fn non_finite_or_negative_widths_and_depths_are_refused() {
+        for entry in crate::registry() {
+            for width in [f64::INFINITY, f64::NAN, -1.0, 0.0] {
+                let variant = Variant { width, ..entry.default };
+                assert!(entry.build(&variant).is_err(), "{} at width {width}", entry.id);
+            }
+            for depth in [f64::INFINITY, f64::NAN, -2.0] {
+                let variant = Variant { depth: Some(depth), ..entry.default };
+                assert!(entry.build(&variant).is_err(), "{} at depth {depth}", entry.id);
+            }
+        }
     }
 }

@@ -138,7 +138,15 @@ pub(crate) fn unit(
     stride: usize,
 ) -> Result<NodeId> {
     let mid = oup / 4;
-    let outputs = if stride == 2 { oup - inp } else { oup };
+    // A strided unit concatenates its input with the branch: the branch makes the rest of the channels.
+    let outputs = if stride == 2 {
+        oup.checked_sub(inp).filter(|&o| o > 0).ok_or_else(|| convscope_graph::BuildError::Invalid {
+            node: p.to_owned(),
+            message: format!("a strided unit needs more output channels ({oup}) than input channels ({inp})"),
+        })?
+    } else {
+        oup
+    };
     b.block("ShuffleUnit", p, |b| {
         let n = |s: &str| format!("{p}.{s}");
         let pw = Conv2d::new(inp, mid, 1, 1).groups(if first_group { 1 } else { groups });
@@ -187,5 +195,22 @@ mod tests {
     fn unsupported_groups_are_refused() {
         let variant = Variant { groups: Some(5), ..imagenet(1.0, 224) };
         assert!(matches!(build(&variant), Err(BuildError::Invalid { .. })));
+    }
+
+    /// Found by `cargo xtask fuzz graph_variants`: at a tiny width stage 2 (4 channels for g = 1, 12 for
+    /// g = 3) is not wider than the 12-channel stem, so its strided unit would have to make zero or fewer
+    /// channels beside the pooled input; refused, never an underflow.
+    #[test]
+    fn a_strided_unit_not_wider_than_its_input_is_refused() {
+        for groups in [1, 3] {
+            let variant = Variant { groups: Some(groups), ..imagenet(0.01, 224) };
+            match build(&variant) {
+                Err(BuildError::Invalid { node, message }) => {
+                    assert_eq!(node, "features.0");
+                    assert!(message.contains("more output channels"), "{message}");
+                }
+                other => panic!("g{groups} at width 0.01: {other:?}"),
+            }
+        }
     }
 }
