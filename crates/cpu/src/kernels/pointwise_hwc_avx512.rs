@@ -333,10 +333,9 @@ mod tests {
     /// Every block width (1–4 vectors, whole and masked), pixel counts below, at and past a group and
     /// a tile, CHW and HWC inputs, with and without bias, against the plain sum.
     #[test]
+    #[cfg_attr(not(host_avx512), ignore = "not run: no AVX-512 on this machine")]
     fn pointwise_hwc_matches_the_definition() {
-        if !std::is_x86_feature_detected!("avx512f") {
-            return;
-        }
+        assert!(std::is_x86_feature_detected!("avx512f"), "built on a machine with AVX-512, run on one without");
         for (case, &(m, k, n)) in [
             (96, 16, 130),
             (144, 24, 49),
@@ -384,10 +383,9 @@ mod tests {
     /// The panel kernel on 7² maps and their parts (7 to 49 pixels), every panel width (whole, 32 and
     /// 16 channels left, masked), CHW and HWC inputs, from NaN-filled outputs, against the plain sum.
     #[test]
+    #[cfg_attr(not(host_avx512), ignore = "not run: no AVX-512 on this machine")]
     fn pointwise_panels_matches_the_definition() {
-        if !std::is_x86_feature_detected!("avx512f") {
-            return;
-        }
+        assert!(std::is_x86_feature_detected!("avx512f"), "built on a machine with AVX-512, run on one without");
         for (case, &(m, k, n)) in
             [(200, 64, 49), (130, 90, 28), (100, 70, 21), (96, 49, 7), (1152, 50, 49)].iter().enumerate()
         {
