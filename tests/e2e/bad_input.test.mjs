@@ -56,8 +56,13 @@ test('bad files dropped on the page are refused with the reason, and a good phot
       const seen = [];
       for (const [name, bytes, expected] of cases) {
         await drop(page, name, bytes);
-        await page.waitForFunction((e) => (document.documentElement.dataset.message ?? '').includes(e), expected,
-          { timeout: 60_000 });
+        try {
+          await page.waitForFunction((e) => (document.documentElement.dataset.message ?? '').includes(e), expected,
+            { timeout: 60_000 });
+        } catch {
+          const shown = await page.evaluate(() => document.documentElement.dataset.message);
+          assert.fail(`${name}: expected a message with ${JSON.stringify(expected)}, the page says ${JSON.stringify(shown)}`);
+        }
         seen.push(await page.evaluate(() => document.documentElement.dataset.message));
         if (name === 'bomb.png') {
           await writeFile(join(artifacts, 'bad-input-message.png'), await page.screenshot());

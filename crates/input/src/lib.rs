@@ -73,7 +73,14 @@ pub fn decode(bytes: &[u8]) -> Result<Photo, ImageError> {
         image::ImageFormat::Bmp => "BMP",
         other => return Err(ImageError::NotAnImage(format!(" ({other:?} is not supported)"))),
     };
-    let mut decoder = reader.into_decoder().map_err(|e| ImageError::Corrupt(e.to_string()))?;
+    let mut decoder = reader.into_decoder().map_err(|e| match (e, png_header_size(bytes)) {
+        // A 32-bit target (wasm) refuses a lying PNG header while it sets up the decoder, as "Memory
+        // limit exceeded", before the size could be checked: say the size, as a 64-bit target does.
+        (image::ImageError::Limits(_), Some((width, height))) if u64::from(width) * u64::from(height) > MAX_PIXELS => {
+            ImageError::TooLarge { width, height }
+        }
+        (e, _) => ImageError::Corrupt(e.to_string()),
+    })?;
     let (width, height) = decoder.dimensions();
     if width == 0 || height == 0 {
         return Err(ImageError::Empty);
@@ -90,6 +97,13 @@ pub fn decode(bytes: &[u8]) -> Result<Photo, ImageError> {
     let warning = (format == image::ImageFormat::Jpeg && !ends_with_jpeg_eoi(bytes))
         .then(|| "the JPEG file ends early (no end-of-image marker): the part that is missing shows grey".to_owned());
     Ok(Photo { rgb: image.to_rgb8(), format: name, warning })
+}
+
+/// The width and height a PNG's header (its first chunk, IHDR) claims.
+fn png_header_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    let word = |at: usize| Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
+    (bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.get(12..16) == Some(b"IHDR")).then_some(())?;
+    Some((word(16)?, word(20)?))
 }
 
 /// Whether a JPEG stream ends with its end-of-image marker (FF D9), padding after it aside.
@@ -132,4 +146,18 @@ pub fn preprocess(photo: &Photo, spec: &InputSpec) -> Prepared {
         }
     }
     Prepared { chw, cropped }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::png_header_size;
+
+    /// What a 32-bit target reports for a lying PNG, which its decoder refuses before saying the size.
+    #[test]
+    fn a_png_header_gives_its_claimed_size() {
+        let bomb = include_bytes!("../tests/fixtures/huge_header.png");
+        assert_eq!(png_header_size(bomb), Some((100_000, 100_000)));
+        assert_eq!(png_header_size(&bomb[..20]), None, "cut inside the header");
+        assert_eq!(png_header_size(b"GIF89a\x01\x00\x01\x00"), None);
+    }
 }
