@@ -28,8 +28,12 @@ use crate::model_view::ModelView;
 
 /// Seed of the weights every model without a checkpoint runs with (the CLI's too).
 pub const UNTRAINED_SEED: u64 = 0x00c0_ffee;
-/// Work per frame: the engine runs node by node until this much time has passed.
+/// Work per frame: the engine runs node by node until this much time has passed, or as long as the
+/// page took to paint and handle events since the last slice, up to [`MAX_FRAME_BUDGET_MS`]: compute
+/// gets about half the wall time whatever the frame costs (a software-rendered page paints a frame in
+/// 130–170 ms: 25 ms slices would make EfficientNet-Lite0's 57 ms wait for three or four painted frames).
 const FRAME_BUDGET_MS: f64 = 25.0;
+const MAX_FRAME_BUDGET_MS: f64 = 100.0;
 /// Keep every layer's map only while they fit in this much memory.
 const CAPTURE_LIMIT_BYTES: u64 = 768 << 20;
 
@@ -105,13 +109,20 @@ struct Running {
     fallback: Option<String>,
 }
 
-/// An engine built for a model, kept while the model, its weights and the backend stay the same.
+/// An engine built for a model, with the graph and weights it was built from (the CPU engine takes
+/// over from them should the GPU fail). Kept for the last few models: switching back is instant, and the
+/// wasm heap is not churned by building the same engines again (alternating two models used to grow it).
 struct CachedEngine {
     key: ModelKey,
     backend: Backend,
     engine: Rc<dyn Engine>,
     weights: WeightsLabel,
+    graph: Graph,
+    bound: Rc<Bound>,
 }
+
+/// How many engines [`Inference`] keeps, the most recently used first (two models on both engines).
+const ENGINES_KEPT: usize = 4;
 
 #[derive(Default)]
 pub struct Inference {
@@ -151,6 +162,10 @@ pub struct Inference {
     compare_queue: Vec<&'static str>,
     comparing: Option<compare::Comparing>,
     comparisons: Vec<compare::Comparison>,
+    /// When the last slice of the run in progress ended (`None` between runs), and how long the page
+    /// then took until the next slice: the next slice's budget ([`FRAME_BUDGET_MS`]).
+    last_slice_end: Option<web_time::Instant>,
+    page_ms: f64,
 }
 
 enum PretrainedState {
@@ -174,6 +189,11 @@ impl Inference {
             self.requested_samples.push(file.to_owned());
         }
         known
+    }
+
+    /// The name of the photo `result` ran on, while it is the current photo.
+    pub fn photo_name_of(&self, result: &RunResult) -> Option<&str> {
+        self.photo.as_ref().filter(|_| result.photo == self.photo_generation).map(|(name, _)| name.as_str())
     }
 
     /// Progress of the run in progress: `(done, total, next node)`.
@@ -328,9 +348,17 @@ impl Inference {
     fn step(&mut self, ctx: &egui::Context) {
         let Some(running) = &mut self.running else { return };
         let frame = web_time::Instant::now();
-        let deadline = frame + web_time::Duration::from_secs_f64(FRAME_BUDGET_MS / 1e3);
+        // Measured within a run only: the gap before a run's first slice is idle time, not painting.
+        if running.busy_ms > 0.0
+            && let Some(end) = self.last_slice_end
+        {
+            self.page_ms = (frame - end).as_secs_f64() * 1e3;
+        }
+        let budget = self.page_ms.clamp(FRAME_BUDGET_MS, MAX_FRAME_BUDGET_MS);
+        let deadline = frame + web_time::Duration::from_secs_f64(budget / 1e3);
         let status = running.run.advance(Some(deadline));
         running.busy_ms += frame.elapsed().as_secs_f64() * 1e3;
+        self.last_slice_end = Some(web_time::Instant::now());
         match status {
             Ok(Status::Working | Status::Waiting) => {
                 ctx.request_repaint();
@@ -349,6 +377,7 @@ impl Inference {
                 return;
             }
         }
+        self.last_slice_end = None;
         let Some(running) = self.running.take() else { return };
         let wall = running.started.elapsed().as_secs_f64() * 1e3;
         match running.run.finish() {
@@ -405,10 +434,21 @@ impl Inference {
             .iter()
             .find(|e| e.key == running.key && e.backend == Backend::Cpu)
             .map(|e| Rc::clone(&e.engine));
+        // The graph and weights the GPU engine was built from.
+        let Some((graph, bound)) = self
+            .engines
+            .iter()
+            .find(|e| e.key == running.key)
+            .map(|e| (e.graph.clone(), Rc::clone(&e.bound)))
+            .or_else(|| {
+                self.bound.as_ref().filter(|(k, ..)| *k == running.key).map(|(_, g, b, _)| (g.clone(), Rc::clone(b)))
+            })
+        else {
+            self.message = Some(format!("{why}, and the CPU engine cannot run it: its weights are gone"));
+            return;
+        };
         let built = || -> Result<Rc<dyn Engine>, String> {
-            let (_, graph, bound, _) =
-                self.bound.as_ref().filter(|(k, ..)| *k == running.key).ok_or("its weights are gone")?;
-            convscope_cpu::Engine::new(graph, bound).map(|e| Rc::new(e) as Rc<dyn Engine>).map_err(|e| e.to_string())
+            convscope_cpu::Engine::new(&graph, &bound).map(|e| Rc::new(e) as Rc<dyn Engine>).map_err(|e| e.to_string())
         };
         let cpu = match cached.map_or_else(built, Ok) {
             Ok(cpu) => cpu,
@@ -417,7 +457,7 @@ impl Inference {
                 return;
             }
         };
-        self.cache(&running.key.clone(), Backend::Cpu, &cpu, &running.weights.clone());
+        self.cache(&running.key.clone(), Backend::Cpu, &cpu, &running.weights.clone(), &graph, &bound);
         self.message = Some(format!("{why}: the result below is from the CPU engine"));
         match cpu.start(running.input.clone(), running.capture.clone()) {
             Ok(run) => {
@@ -445,8 +485,11 @@ impl Inference {
         key: &ModelKey,
         backend: Backend,
     ) -> Option<(Rc<dyn Engine>, WeightsLabel, Option<String>)> {
-        if let Some(cached) = self.engines.iter().find(|e| e.key == *key && e.backend == backend) {
-            return Some((Rc::clone(&cached.engine), cached.weights.clone(), None));
+        if let Some(at) = self.engines.iter().position(|e| e.key == *key && e.backend == backend) {
+            let cached = self.engines.remove(at);
+            let found = (Rc::clone(&cached.engine), cached.weights.clone(), None);
+            self.engines.insert(0, cached);
+            return Some(found);
         }
         let (bound, label) = self.bound_for(ctx, entry, graph, key)?;
         let mut fallback = None;
@@ -456,7 +499,7 @@ impl Inference {
             match GpuEngine::new(gpu, graph, &bound) {
                 Ok(engine) => {
                     let engine: Rc<dyn Engine> = Rc::new(engine);
-                    self.cache(key, Backend::Gpu, &engine, &label);
+                    self.cache(key, Backend::Gpu, &engine, &label, graph, &bound);
                     return Some((engine, label, None));
                 }
                 Err(e) => {
@@ -471,7 +514,7 @@ impl Inference {
         match convscope_cpu::Engine::new(graph, &bound) {
             Ok(engine) => {
                 let engine: Rc<dyn Engine> = Rc::new(engine);
-                self.cache(key, Backend::Cpu, &engine, &label);
+                self.cache(key, Backend::Cpu, &engine, &label, graph, &bound);
                 Some((engine, label, fallback))
             }
             Err(e) => {
@@ -481,15 +524,29 @@ impl Inference {
         }
     }
 
-    /// Keep the engine for the current model (one per backend).
-    fn cache(&mut self, key: &ModelKey, backend: Backend, engine: &Rc<dyn Engine>, weights: &WeightsLabel) {
-        self.engines.retain(|e| e.key == *key && e.backend != backend);
-        self.engines.push(CachedEngine {
-            key: key.clone(),
-            backend,
-            engine: Rc::clone(engine),
-            weights: weights.clone(),
-        });
+    /// Keep the engine for `key` on `backend` first, and at most [`ENGINES_KEPT`] in all.
+    fn cache(
+        &mut self,
+        key: &ModelKey,
+        backend: Backend,
+        engine: &Rc<dyn Engine>,
+        weights: &WeightsLabel,
+        graph: &Graph,
+        bound: &Rc<Bound>,
+    ) {
+        self.engines.retain(|e| !(e.key == *key && e.backend == backend));
+        self.engines.insert(
+            0,
+            CachedEngine {
+                key: key.clone(),
+                backend,
+                engine: Rc::clone(engine),
+                weights: weights.clone(),
+                graph: graph.clone(),
+                bound: Rc::clone(bound),
+            },
+        );
+        self.engines.truncate(ENGINES_KEPT);
     }
 
     /// The weights for `key`: a checkpoint the user gave, the pretrained asset (fetched once), else

@@ -268,8 +268,9 @@ impl PageReport {
 
     /// The latest run, for scripts and the end-to-end tests: `data-top1`, `data-top1-probability`,
     /// `data-run-model`, `data-run-ms` (compute), `data-run-wall-ms` (start to result), `data-engine`
-    /// (`webgpu` or `cpu`: the engine that produced it), `data-weights`, and `data-run-id`, which changes
-    /// with every result.
+    /// (`webgpu` or `cpu`: the engine that produced it), `data-weights`, `data-run-photo` (the photo's
+    /// file name), `data-wasm-bytes` (the module's memory then: endurance tests watch it), and
+    /// `data-run-id`, which changes with every result.
     pub fn report_result(&mut self, inference: &crate::inference::Inference) {
         let Some(result) = &inference.result else { return };
         if self.last_result == Some(result.id) {
@@ -288,6 +289,14 @@ impl PageReport {
         match &result.fallback {
             Some(why) => set_root_attribute("data-engine-fallback", why),
             None => remove_root_attribute("data-engine-fallback"),
+        }
+        match inference.photo_name_of(result) {
+            Some(name) => set_root_attribute("data-run-photo", name),
+            None => remove_root_attribute("data-run-photo"),
+        }
+        if let Ok(memory) = wasm_bindgen::memory().dyn_into::<js_sys::WebAssembly::Memory>() {
+            let bytes = memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length();
+            set_root_attribute("data-wasm-bytes", &bytes.to_string());
         }
         set_root_attribute("data-run-id", &result.id.to_string());
         // Both engines on the same model and photo: the largest logit difference over the largest logit.
