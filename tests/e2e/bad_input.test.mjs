@@ -2,25 +2,14 @@
 // nothing is lost, and a good photo dropped afterwards runs. The CLI's battery
 // (crates/cli/tests/bad_input.rs) covers every case; this one checks the page's path for a sample of them.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { serveDist } from './server.mjs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { serveForTests, dist, artifacts, repo } from './server.mjs';
 import { launch, openApp, NO_WEBGPU_FLAGS } from './browser.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const dist = process.env.CONVSCOPE_DIST ?? join(here, '../../dist');
-const artifacts = join(here, 'artifacts');
-const repo = join(here, '../..');
-let server;
-
-before(async () => {
-  server = await serveDist(dist);
-  await mkdir(artifacts, { recursive: true });
-});
-after(async () => server?.close());
+const server = serveForTests();
 
 /** Drop `bytes` on the canvas as a file named `name`, as a browser does. */
 async function drop(page, name, bytes) {

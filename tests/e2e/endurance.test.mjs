@@ -1,23 +1,13 @@
 // Endurance: 200 inferences in a row in Chromium (CPU engine), alternating two models and two photos by
 // link, while the wasm module's memory and the JS heap are watched (printed, and bounded).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { serveDist } from './server.mjs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { serveForTests, artifacts } from './server.mjs';
 import { launch, openApp, NO_WEBGPU_FLAGS } from './browser.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const dist = process.env.CONVSCOPE_DIST ?? join(here, '../../dist');
-const artifacts = join(here, 'artifacts');
-let server;
-
-before(async () => {
-  server = await serveDist(dist);
-  await mkdir(artifacts, { recursive: true });
-});
-after(async () => server?.close());
+const server = serveForTests();
 
 const RUNS = 200;
 const WARM_UP = 20;

@@ -1,24 +1,14 @@
 // End-to-end: the WebGPU engine in Chromium with software WebGPU (SwiftShader): the pretrained model on
 // the GPU, the GPU engine against the CPU engine on the same photo, and the CPU taking over when the
 // device is lost — each run failing on a console error or a request that is not same-origin.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { serveDist } from './server.mjs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { serveForTests, artifacts } from './server.mjs';
 import { launch, openApp, pixelStats, WEBGPU_FLAGS } from './browser.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const dist = process.env.CONVSCOPE_DIST ?? join(here, '../../dist');
-const artifacts = join(here, 'artifacts');
-let server;
-
-before(async () => {
-  server = await serveDist(dist);
-  await mkdir(artifacts, { recursive: true });
-});
-after(async () => server?.close());
+const server = serveForTests();
 
 const report = (page) => page.evaluate(() => ({ ...document.documentElement.dataset }));
 

@@ -2,24 +2,14 @@
 // the Ghost lab on the pretrained EfficientNet-Lite0's GPU maps (read back whole from the GPU) and on
 // GhostNet's Ghost modules, the shuffle explorer on ShuffleNet V2, the separable lesson — each with a
 // screenshot, no console error and only same-origin requests.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { serveDist } from './server.mjs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { serveForTests, artifacts } from './server.mjs';
 import { launch, openApp, pixelStats, WEBGPU_FLAGS } from './browser.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const dist = process.env.CONVSCOPE_DIST ?? join(here, '../../dist');
-const artifacts = join(here, 'artifacts');
-let server;
-
-before(async () => {
-  server = await serveDist(dist);
-  await mkdir(artifacts, { recursive: true });
-});
-after(async () => server?.close());
+const server = serveForTests();
 
 const report = (page) => page.evaluate(() => ({ ...document.documentElement.dataset }));
 

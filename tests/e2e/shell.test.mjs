@@ -1,22 +1,12 @@
 // End-to-end: the built dist/ in a real Chromium, once with software WebGPU and once without.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { serveDist } from './server.mjs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { serveForTests, dist, artifacts } from './server.mjs';
 import { launch, openApp, pixelStats, WEBGPU_FLAGS, NO_WEBGPU_FLAGS } from './browser.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const dist = process.env.CONVSCOPE_DIST ?? join(here, '../../dist');
-const artifacts = join(here, 'artifacts');
-let server;
-
-before(async () => {
-  server = await serveDist(dist);
-  await mkdir(artifacts, { recursive: true });
-});
-after(async () => server?.close());
+const server = serveForTests();
 
 async function checkRun(name, flags, expectBackend, fragment = '', waitFor = null) {
   const context = await launch(flags);
