@@ -102,6 +102,8 @@ struct Running {
     weights: WeightsLabel,
     started: web_time::Instant,
     busy_ms: f64,
+    /// When its last slice ended: the gap to the next one is how long the page took to paint.
+    last_slice_end: Option<web_time::Instant>,
     capture_note: Option<String>,
     /// The input and capture policy, to rerun on the CPU if the GPU fails.
     input: Tensor,
@@ -162,9 +164,8 @@ pub struct Inference {
     compare_queue: Vec<&'static str>,
     comparing: Option<compare::Comparing>,
     comparisons: Vec<compare::Comparison>,
-    /// When the last slice of the run in progress ended (`None` between runs), and how long the page
-    /// then took until the next slice: the next slice's budget ([`FRAME_BUDGET_MS`]).
-    last_slice_end: Option<web_time::Instant>,
+    /// How long the page took between two slices of the last run: the next slice's budget
+    /// ([`FRAME_BUDGET_MS`]).
     page_ms: f64,
 }
 
@@ -330,6 +331,7 @@ impl Inference {
                         weights,
                         started: web_time::Instant::now(),
                         busy_ms: 0.0,
+                        last_slice_end: None,
                         capture_note,
                         input,
                         capture,
@@ -349,16 +351,14 @@ impl Inference {
         let Some(running) = &mut self.running else { return };
         let frame = web_time::Instant::now();
         // Measured within a run only: the gap before a run's first slice is idle time, not painting.
-        if running.busy_ms > 0.0
-            && let Some(end) = self.last_slice_end
-        {
+        if let Some(end) = running.last_slice_end {
             self.page_ms = (frame - end).as_secs_f64() * 1e3;
         }
         let budget = self.page_ms.clamp(FRAME_BUDGET_MS, MAX_FRAME_BUDGET_MS);
         let deadline = frame + web_time::Duration::from_secs_f64(budget / 1e3);
         let status = running.run.advance(Some(deadline));
         running.busy_ms += frame.elapsed().as_secs_f64() * 1e3;
-        self.last_slice_end = Some(web_time::Instant::now());
+        running.last_slice_end = Some(web_time::Instant::now());
         match status {
             Ok(Status::Working | Status::Waiting) => {
                 ctx.request_repaint();
@@ -377,7 +377,6 @@ impl Inference {
                 return;
             }
         }
-        self.last_slice_end = None;
         let Some(running) = self.running.take() else { return };
         let wall = running.started.elapsed().as_secs_f64() * 1e3;
         match running.run.finish() {
@@ -466,6 +465,7 @@ impl Inference {
                     engine: cpu,
                     started: web_time::Instant::now(),
                     busy_ms: 0.0,
+                    last_slice_end: None,
                     fallback: Some(why),
                     ..running
                 })
