@@ -22,6 +22,7 @@ struct Channels {
     scale: f32,
     init_a: vec2<f32>,
     init_b: vec2<f32>,
+    base: u32, // shuffle: the first output channel computed (a slice of the shuffled map)
 }
 
 @group(0) @binding(0) var<uniform> p: Channels;
@@ -38,14 +39,19 @@ fn copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
 }
 
-// Output channel j·groups + g is input channel g·(channels / groups) + j.
+// The shuffle's groups (a constant: its divisions compile to multiplications).
+override SHUFFLE_GROUPS: u32 = 1u;
+
+// Output channels base.. of the shuffle of the `channels`-channel map at src_offset, written from
+// dst_offset: the shuffle itself (base 0), or, when the shuffle is fused into its readers, the part of it
+// a concatenation or a copied slice takes. A grid of (pixels / 64, output channels): no index divides.
 @compute @workgroup_size(64)
-fn shuffle(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups);
-    if (i < p.len) {
-        let c = i / p.plane;
-        let source = (c % p.groups) * (p.channels / p.groups) + c / p.groups;
-        out[i] = x[source * p.plane + i % p.plane];
+fn shuffle(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let at = gid.x;
+    let c = gid.y;
+    if (at < p.plane) {
+        let source = shuffled_channel(c + p.base, SHUFFLE_GROUPS, p.channels);
+        out[p.dst_offset + c * p.plane + at] = x[p.src_offset + source * p.plane + at];
     }
 }
 

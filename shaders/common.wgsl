@@ -17,6 +17,12 @@ fn activate(x: f32) -> f32 {
     }
 }
 
+// ShuffleNet's channel shuffle of a `channels`-channel map in `groups` groups: output channel c is input
+// channel (c % groups)·(channels / groups) + c / groups (the reshape–transpose–reshape of the reference).
+fn shuffled_channel(c: u32, groups: u32, channels: u32) -> u32 {
+    return (c % groups) * (channels / groups) + c / groups;
+}
+
 // Kernels over a flat range of items run 64 invocations per workgroup on a grid folded into x and y
 // (a dispatch dimension holds at most 65 535 workgroups): this is the item an invocation computes.
 fn flat_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {

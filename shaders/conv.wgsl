@@ -20,6 +20,10 @@ override DH: u32 = 1u;
 override DW: u32 = 1u;
 override ARITH: u32 = 0u;
 override HAS_BIAS: bool = false;
+// Non-zero: the input is read through a channel shuffle in this many groups, fused into this convolution:
+// input channel c is channel shuffled_channel(c + shuffle_base, SHUFFLE_GROUPS, shuffle_channels) of the
+// map at x_offset. A constant, so that its divisions compile to multiplications.
+override SHUFFLE_GROUPS: u32 = 0u;
 
 struct Conv {
     in_h: u32,
@@ -33,6 +37,16 @@ struct Conv {
     groups: u32,
     x_offset: u32, // where the input map starts in its buffer (a channel slice of a larger map)
     y_offset: u32, // where the output map starts in its buffer (its place in a concatenation)
+    shuffle_channels: u32,
+    shuffle_base: u32,
+}
+
+// The channel of the bound map that holds input channel c.
+fn input_channel(c: u32) -> u32 {
+    if (SHUFFLE_GROUPS > 0u) {
+        return shuffled_channel(c + p.shuffle_base, SHUFFLE_GROUPS, p.shuffle_channels);
+    }
+    return c;
 }
 
 @group(0) @binding(0) var<uniform> p: Conv;
@@ -50,7 +64,7 @@ var<workgroup> b_tile: array<f32, 512>; // [TILE_K][TILE_N]
 
 fn input_at(g: u32, k: u32, n: u32) -> f32 {
     let taps = KH * KW;
-    let ci = g * p.cin_g + k / taps;
+    let ci = input_channel(g * p.cin_g + k / taps);
     let tap = k % taps;
     let oy = n / p.out_w;
     let ox = n % p.out_w;
@@ -206,7 +220,7 @@ fn conv_registers(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
     var acc3 = vec4<f32>(0.0);
     var k = 0u;
     for (var ci = 0u; ci < p.cin_g; ci++) {
-        let plane = p.x_offset + (g * p.cin_g + ci) * p.in_h * p.in_w;
+        let plane = p.x_offset + input_channel(g * p.cin_g + ci) * p.in_h * p.in_w;
         for (var ky = 0u; ky < KH; ky++) {
             let iy = y0 + vec4<i32>(i32(ky * DH));
             let row_ok = (iy >= vec4<i32>(0)) & (iy < vec4<i32>(h));

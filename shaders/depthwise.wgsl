@@ -9,6 +9,8 @@ override SW: u32 = 1u;
 override DH: u32 = 1u;
 override DW: u32 = 1u;
 override HAS_BIAS: bool = false;
+// Non-zero: the input is read through a channel shuffle in this many groups (as in conv.wgsl).
+override SHUFFLE_GROUPS: u32 = 0u;
 
 struct Depthwise {
     channels: u32,
@@ -21,6 +23,8 @@ struct Depthwise {
     strips: u32, // strips of 4 pixels per output row
     x_offset: u32, // where the input map starts in its buffer (a channel slice of a larger map)
     y_offset: u32, // where the output map starts in its buffer (its place in a concatenation)
+    shuffle_channels: u32,
+    shuffle_base: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Depthwise;
@@ -48,7 +52,11 @@ fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     let oy = row % p.out_h;
     let c = row / p.out_h;
     let ox0 = strip * 4u;
-    let plane = p.x_offset + c * p.in_h * p.in_w;
+    var source = c;
+    if (SHUFFLE_GROUPS > 0u) {
+        source = shuffled_channel(c + p.shuffle_base, SHUFFLE_GROUPS, p.shuffle_channels);
+    }
+    let plane = p.x_offset + source * p.in_h * p.in_w;
     var acc = vec4<f32>(0.0);
     for (var ky = 0u; ky < KH; ky++) {
         let iy = i32(oy * SH + ky * DH) - i32(p.pad_top);

@@ -200,6 +200,37 @@ fn every_op_matches_the_cpu_engine() {
                 b.shuffle("shuffle", y, 3).expect("shuffle");
             }),
         ),
+        // Shuffles read only by convolutions, concatenations and slices are fused into those reads in
+        // runs that keep no shuffled map (the logits of such a run are checked against a full capture).
+        (
+            "shuffle → depthwise",
+            single(12, 6, 6, |b, x| {
+                let s = b.shuffle("shuffle", x, 3).expect("shuffle");
+                conv(b, s, Conv2d::new(12, 12, 3, 1).depthwise().bias(true));
+            }),
+        ),
+        (
+            "shuffle → grouped conv",
+            single(16, 5, 7, |b, x| {
+                let y = b.act("r", x, Activation::Relu).expect("act");
+                let s = b.shuffle("shuffle", y, 4).expect("shuffle");
+                conv(b, s, Conv2d::new(16, 8, 3, 1).groups(2));
+            }),
+        ),
+        (
+            "shuffle → split → conv, concat",
+            single(8, 5, 5, |b, x| {
+                let y = b.act("r", x, Activation::Relu).expect("act");
+                let s = b.shuffle("shuffle", y, 2).expect("shuffle");
+                let left = b.slice("left", s, 0, 4).expect("slice");
+                let right = b.slice("right", s, 4, 8).expect("slice");
+                let r = b.conv("branch", right, Conv2d::new(4, 4, 1, 1)).expect("conv");
+                let cat = b.concat("cat", &[left, r]).expect("concat");
+                let s = b.shuffle("shuffle 2", cat, 2).expect("shuffle");
+                let part = b.slice("copied", s, 2, 6).expect("slice");
+                b.act("out", part, Activation::Relu).expect("act");
+            }),
+        ),
         (
             "max pool ceil",
             single(4, 13, 13, |b, x| {
@@ -350,7 +381,7 @@ fn profiling_by_submission_times_every_step() {
     assert_eq!(profiled.timing, Timing::Submissions);
     assert_eq!(profiled.output.data, plain.output.data, "a profiling run computes the same logits");
     let timed = profiled.step_ms.iter().flatten().count();
-    assert_eq!(timed, engine.dispatching_steps(), "every step that dispatches work is timed");
+    assert_eq!(timed, engine.dispatching_steps(&Capture::Output), "every step that dispatches work is timed");
     let sum: f64 = profiled.step_ms.iter().flatten().sum();
     assert!((profiled.total_ms - sum).abs() < 1e-9 && sum > 0.0, "total {} vs sum {sum}", profiled.total_ms);
 }

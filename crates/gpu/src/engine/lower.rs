@@ -6,6 +6,7 @@
 use convscope_engine::{EngineError, FusedConv, Plan, StepKind};
 use convscope_graph::{Activation, Arithmetic, NodeId, PoolKind, Shape};
 
+use super::placement::Remap;
 use crate::adapter::ComputeLimits;
 use crate::pipelines::PipelineKey;
 
@@ -63,11 +64,17 @@ pub(crate) struct Lowered {
     pub absorbs: Vec<Vec<NodeId>>,
     /// Per node, the step it was fused into, if any.
     pub fused_into: Vec<Option<NodeId>>,
+    /// Nodes whose value is never computed: channel shuffles (and slices of them) read through the
+    /// shuffle's remap. A run that keeps any of their maps needs a lowering without remaps.
+    pub remapped: Vec<NodeId>,
 }
 
 impl Lowered {
-    pub fn new(plan: Plan, limits: &ComputeLimits, software: bool) -> Result<Self, EngineError> {
-        let placement = super::placement::place(&plan);
+    /// `remap_shuffles`: fuse channel shuffles into their readers where every reader can remap.
+    pub fn new(plan: Plan, limits: &ComputeLimits, software: bool, remap_shuffles: bool) -> Result<Self, EngineError> {
+        let placement = super::placement::place(&plan, remap_shuffles);
+        let remap_of = placement.remap.clone();
+        let remapped = remap_of.iter().enumerate().filter(|(_, r)| r.is_some()).map(|(i, _)| NodeId(i)).collect();
         let value_of: Vec<NodeId> = placement.root.iter().map(|&r| NodeId(r)).collect();
         let offset_of = placement.offset.clone();
         let shapes: Vec<Shape> = plan.steps.iter().map(|s| s.output).collect();
@@ -103,6 +110,7 @@ impl Lowered {
             let len = step.output.checked_numel().ok_or_else(|| EngineError::Internal("output size".into()))?;
             let offset = |id: NodeId| offset_of.get(id.0).copied().unwrap_or(0);
             let root = |id: NodeId| value_of.get(id.0).copied().unwrap_or(id);
+            let remap = |id: NodeId| remap_of.get(id.0).copied().flatten();
             // Only convolutions and copies take offsets; every other kernel reads and writes whole buffers
             // (steps without a dispatch only share their input's place).
             let in_place = matches!(
@@ -110,6 +118,7 @@ impl Lowered {
                 StepKind::Conv(_)
                     | StepKind::Concat
                     | StepKind::Slice { .. }
+                    | StepKind::Shuffle { .. }
                     | StepKind::Input
                     | StepKind::Fused { .. }
                     | StepKind::Alias
@@ -117,11 +126,15 @@ impl Lowered {
             if !in_place && (offset(node) != 0 || step.inputs.iter().any(|&x| offset(x) != 0)) {
                 return Err(EngineError::Internal(format!("node {}: a kernel without offsets reads a part", node.0)));
             }
+            let remapping = matches!(step.kind, StepKind::Conv(_) | StepKind::Concat | StepKind::Slice { .. });
+            if !remapping && step.inputs.iter().any(|&x| remap(x).is_some()) {
+                return Err(EngineError::Internal(format!("node {}: reads a shuffle that was not computed", node.0)));
+            }
             let dispatches = match step.kind {
                 StepKind::Input | StepKind::Fused { .. } | StepKind::Alias => Vec::new(),
                 StepKind::Conv(conv) => {
                     let x = first.ok_or_else(|| EngineError::Internal(format!("node {}: no input", node.0)))?;
-                    vec![lowering.conv(&conv, (value(0)?, offset(x)), (out, offset(node)))?]
+                    vec![lowering.conv(&conv, (value(0)?, offset(x)), (out, offset(node)), remap(x))?]
                 }
                 StepKind::Affine { scale, shift } => {
                     let x = input_shape(0)?;
@@ -163,7 +176,11 @@ impl Lowered {
                                 return Err(EngineError::Internal(format!("node {}: input {i} misplaced", node.0)));
                             }
                         } else {
-                            copies.push(copy(Slot::Value(*id), offset(*id), out, offset(node) + at, part)?);
+                            let to = (out, offset(node) + at);
+                            copies.push(match remap(*id) {
+                                Some(r) => shuffled_copy((Slot::Value(*id), offset(*id)), to, input_shape(i)?, r)?,
+                                None => copy(Slot::Value(*id), offset(*id), to.0, to.1, part)?,
+                            });
                         }
                         at += part;
                     }
@@ -174,16 +191,20 @@ impl Lowered {
                 StepKind::Slice { start, end: _ } => {
                     let x = input_shape(0)?;
                     let from = first.map_or(0, offset);
-                    vec![copy(value(0)?, from + start * x.h * x.w, out, offset(node), len)?]
+                    match first.and_then(remap) {
+                        Some(r) => {
+                            let r = Remap { base: r.base + start, ..r };
+                            vec![shuffled_copy((value(0)?, from), (out, offset(node)), step.output, r)?]
+                        }
+                        None => vec![copy(value(0)?, from + start * x.h * x.w, out, offset(node), len)?],
+                    }
                 }
+                // Read through its remap by every reader: nothing to compute.
+                StepKind::Shuffle { .. } if remap(node).is_some() => Vec::new(),
                 StepKind::Shuffle { groups } => {
-                    let p = Channels { groups: w(groups), ..Channels::new(len, input_shape(0)?) };
-                    vec![flat(
-                        PipelineKey::new("channels.wgsl", "shuffle"),
-                        p.words(),
-                        vec![(1, value(0)?), (4, out)],
-                        len,
-                    )?]
+                    let x = input_shape(0)?;
+                    let r = Remap { groups, channels: x.c, base: 0 };
+                    vec![shuffled_copy((value(0)?, first.map_or(0, offset)), (out, offset(node)), x, r)?]
                 }
                 StepKind::Gather { index } => {
                     let p = Channels::new(len, input_shape(0)?);
@@ -303,6 +324,7 @@ impl Lowered {
             input: plan.input,
             absorbs,
             fused_into,
+            remapped,
         })
     }
 }
@@ -325,9 +347,18 @@ impl Lowering<'_> {
         self.weights.len() - 1
     }
 
-    /// A convolution reading `x` and writing `out`, each a value and an element offset into its buffer.
-    fn conv(&mut self, c: &FusedConv, x: (Slot, usize), out: (Slot, usize)) -> Result<Dispatch, EngineError> {
+    /// A convolution reading `x` and writing `out`, each a value and an element offset into its buffer;
+    /// with a remap, `x` is the map a fused channel shuffle would have shuffled.
+    fn conv(
+        &mut self,
+        c: &FusedConv,
+        x: (Slot, usize),
+        out: (Slot, usize),
+        remap: Option<Remap>,
+    ) -> Result<Dispatch, EngineError> {
         let ((x, x_offset), (out, y_offset)) = (x, out);
+        // The shuffle's words (conv.wgsl and depthwise.wgsl `shuffle_*`); zeros when there is none.
+        let shuffle = remap.map_or([0; 2], |r| [w(r.channels), w(r.base)]);
         let conv = &c.conv;
         let weight = self.upload_f32(c.weight.iter().copied());
         let bias = match &c.bias {
@@ -343,6 +374,11 @@ impl Lowering<'_> {
                 .with("DW", w(conv.dilation[1]))
                 .with("HAS_BIAS", u32::from(c.bias.is_some()))
                 .with("ACT", activation_code(c.activation))
+        };
+        // Only readers of a shuffle compile the remap.
+        let geometry = |key: PipelineKey| match remap {
+            Some(r) => geometry(key).with("SHUFFLE_GROUPS", w(r.groups)),
+            None => geometry(key),
         };
         let (i, o) = (c.input, c.output);
         let bindings = vec![(1, x), (2, Slot::Weight(weight)), (3, bias), (4, out)];
@@ -361,6 +397,8 @@ impl Lowering<'_> {
                     w(strips),
                     w(x_offset),
                     w(y_offset),
+                    shuffle[0],
+                    shuffle[1],
                 ],
                 bindings,
                 workgroups: fold(((o.c * o.h * strips) as u64).div_ceil(FLAT_WORKGROUP))?,
@@ -385,6 +423,8 @@ impl Lowering<'_> {
             w(groups),
             w(x_offset),
             w(y_offset),
+            shuffle[0],
+            shuffle[1],
         ];
         let max = u64::from(self.limits.max_compute_workgroups_per_dimension);
         if self.registers {
@@ -501,6 +541,8 @@ struct Channels {
     scale: f32,
     init_a: [f32; 2],
     init_b: [f32; 2],
+    /// The shuffle's first output channel (a slice of the shuffled map).
+    base: u32,
 }
 
 impl Channels {
@@ -526,6 +568,7 @@ impl Channels {
         ];
         words.extend([self.alpha, self.beta, self.k, self.scale].map(f32::to_bits));
         words.extend(self.init_a.iter().chain(&self.init_b).map(|v| v.to_bits()));
+        words.push(self.base);
         words
     }
 }
@@ -534,6 +577,32 @@ fn copy(from: Slot, src_offset: usize, to: Slot, dst_offset: usize, len: usize) 
     let p =
         Channels { src_offset: w(src_offset), dst_offset: w(dst_offset), ..Channels::new(len, Shape::map(1, 1, 1)) };
     flat(PipelineKey::new("channels.wgsl", "copy"), p.words(), vec![(1, from), (4, to)], len)
+}
+
+/// A channel shuffle's output channels `r.base..` (as many as `to_shape` has), from the map `from`
+/// (`r.channels` channels of `to_shape`'s size) into `to`: the shuffle itself, or its remap copied into a
+/// concatenation or slice.
+fn shuffled_copy(from: (Slot, usize), to: (Slot, usize), to_shape: Shape, r: Remap) -> Result<Dispatch, EngineError> {
+    let len = to_shape.checked_numel().ok_or_else(|| EngineError::Internal("shuffle size".into()))?;
+    let p = Channels {
+        groups: w(r.groups),
+        src_offset: w(from.1),
+        dst_offset: w(to.1),
+        base: w(r.base),
+        ..Channels::new(len, Shape::map(r.channels, to_shape.h, to_shape.w))
+    };
+    let plane = (to_shape.h * to_shape.w) as u64;
+    if plane.div_ceil(FLAT_WORKGROUP) > 65_535 || to_shape.c > 65_535 {
+        return Err(EngineError::Device(format!(
+            "a shuffle of {to_shape} needs more workgroups than a dispatch holds"
+        )));
+    }
+    Ok(Dispatch {
+        key: PipelineKey::new("channels.wgsl", "shuffle").with("SHUFFLE_GROUPS", w(r.groups)),
+        params: p.words(),
+        bindings: vec![(1, from.0), (4, to.0)],
+        workgroups: [plane.div_ceil(FLAT_WORKGROUP) as u32, w(to_shape.c), 1],
+    })
 }
 
 /// A dispatch of a flat kernel (64 invocations a workgroup) over `items` items.

@@ -69,14 +69,23 @@ pub struct GpuEngine {
 
 struct Inner {
     ctx: GpuContext,
-    lowered: Lowered,
+    /// The plan with every value computed: runs that keep maps for the views.
+    full: Variant,
+    /// The plan with channel shuffles fused into their readers (`placement.rs`), for runs that keep none
+    /// of the shuffled maps; only for models with a shuffle. Both use the same uploaded weights.
+    remapped: Option<Variant>,
     weights: Vec<wgpu::Buffer>,
     unused: wgpu::Buffer,
+    /// Whether passes carry timestamp writes (the device has `TIMESTAMP_QUERY`).
+    timestamps: bool,
+}
+
+/// A lowering with its uniform parameters and pipelines on the device.
+struct Variant {
+    lowered: Lowered,
     params: wgpu::Buffer,
     /// Per step, per dispatch: the pipeline and its parameters' offset in `params`.
     pipelines: Vec<Vec<(wgpu::ComputePipeline, u64)>>,
-    /// Whether passes carry timestamp writes (the device has `TIMESTAMP_QUERY`).
-    timestamps: bool,
 }
 
 impl std::fmt::Debug for GpuEngine {
@@ -112,7 +121,12 @@ impl GpuEngine {
             ConvKernels::Tiled => false,
             ConvKernels::Registers => true,
         };
-        let lowered = Lowered::new(plan, &limits, registers)?;
+        let has_shuffle = plan.steps.iter().any(|s| matches!(s.kind, convscope_engine::StepKind::Shuffle { .. }));
+        let remapped = match has_shuffle {
+            true => Some(Lowered::new(plan.clone(), &limits, registers, true)?),
+            false => None,
+        };
+        let mut lowered = Lowered::new(plan, &limits, registers, false)?;
         let binding_limit = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
         for (node, shape) in lowered.shapes.iter().enumerate() {
             let bytes = shape.checked_numel().unwrap_or(usize::MAX) as u64 * 4;
@@ -149,7 +163,112 @@ impl GpuEngine {
         };
         let weights: Vec<wgpu::Buffer> = lowered.weights.iter().map(|w| storage("weights", w)).collect();
         let unused = storage("unused binding", &[0u8; 16]);
+        // The remapped lowering uploads the same tensors in the same order (a shuffle uploads nothing).
+        if let Some(r) = &remapped
+            && r.weights.iter().map(Vec::len).ne(lowered.weights.iter().map(Vec::len))
+        {
+            return Err(EngineError::Internal("the two lowerings upload different weights".into()));
+        }
+        lowered.weights = Vec::new();
+        let full = Variant::new(ctx, lowered)?;
+        let remapped = match remapped {
+            Some(mut r) => {
+                r.weights = Vec::new();
+                Some(Variant::new(ctx, r)?)
+            }
+            None => None,
+        };
+        let passes = full.lowered.steps.iter().filter(|s| !s.dispatches.is_empty()).count();
+        let timestamps = options.timestamps
+            && device.features().contains(wgpu::Features::TIMESTAMP_QUERY)
+            && 2 * passes <= MAX_QUERIES;
+        Ok(Self { inner: Arc::new(Inner { ctx: ctx.clone(), full, remapped, weights, unused, timestamps }) })
+    }
 
+    pub fn context(&self) -> &GpuContext {
+        &self.inner.ctx
+    }
+
+    /// Start a run on `input` (preprocessed, CHW).
+    pub fn start(&self, input: Tensor, capture: Capture) -> Result<GpuRun, EngineError> {
+        GpuRun::new(self.clone(), input, capture, run::Mode::Whole)
+    }
+
+    /// Start a run that times every step: with timestamps where the device has them, else by submitting
+    /// each step alone and waiting for it (slower; the per-layer view's profiling mode).
+    pub fn start_profiled(&self, input: Tensor, capture: Capture) -> Result<GpuRun, EngineError> {
+        GpuRun::new(self.clone(), input, capture, run::Mode::ProfileSubmissions)
+    }
+
+    /// Whether a plain run times each step (the device has timestamp queries and they are on).
+    pub fn times_steps(&self) -> bool {
+        self.inner.timestamps
+    }
+
+    /// Distinct pipelines this engine uses.
+    pub fn pipeline_count(&self) -> usize {
+        let variants = std::iter::once(&self.inner.full).chain(&self.inner.remapped);
+        let mut seen: Vec<&crate::pipelines::PipelineKey> =
+            variants.flat_map(|v| &v.lowered.steps).flat_map(|s| s.dispatches.iter().map(|d| &d.key)).collect();
+        seen.sort_by_key(|k| format!("{k:?}"));
+        seen.dedup();
+        seen.len()
+    }
+
+    /// How many steps dispatch work in a run keeping `capture` (the others are the input, fused nodes,
+    /// aliases, slices read in place and, when no shuffled map is kept, shuffles fused into their readers).
+    pub fn dispatching_steps(&self, capture: &Capture) -> usize {
+        self.inner.variant(capture).lowered.steps.iter().filter(|s| !s.dispatches.is_empty()).count()
+    }
+
+    /// How many dispatches a run keeping `capture` makes.
+    pub fn dispatches(&self, capture: &Capture) -> usize {
+        self.inner.variant(capture).lowered.steps.iter().map(|s| s.dispatches.len()).sum()
+    }
+
+    /// Dispatches of the channel-shuffle kernel in a run keeping `capture`: shuffles, and the parts of
+    /// fused shuffles copied into concatenations.
+    pub fn shuffle_dispatches(&self, capture: &Capture) -> usize {
+        let steps = &self.inner.variant(capture).lowered.steps;
+        steps.iter().flat_map(|s| &s.dispatches).filter(|d| d.key.entry == "shuffle").count()
+    }
+}
+
+impl convscope_engine::Engine for GpuEngine {
+    fn backend(&self) -> Backend {
+        Backend::Gpu
+    }
+
+    fn describe(&self) -> String {
+        let s = &self.inner.ctx.summary;
+        format!("{} on {} ({})", Backend::Gpu.label(), s.name, s.backend)
+    }
+
+    fn fused_into(&self, node: NodeId) -> Option<NodeId> {
+        self.inner.full.lowered.fused_into.get(node.0).copied().flatten()
+    }
+
+    fn absorbs(&self, node: NodeId) -> &[NodeId] {
+        self.inner.full.lowered.absorbs.get(node.0).map_or(&[], Vec::as_slice)
+    }
+
+    fn start(&self, input: Tensor, capture: Capture) -> Result<Box<dyn convscope_engine::Run>, EngineError> {
+        Ok(Box::new(GpuEngine::start(self, input, capture)?))
+    }
+
+    fn start_profiled(&self, input: Tensor, capture: Capture) -> Result<Box<dyn convscope_engine::Run>, EngineError> {
+        Ok(Box::new(GpuEngine::start_profiled(self, input, capture)?))
+    }
+
+    fn times_steps(&self) -> bool {
+        GpuEngine::times_steps(self)
+    }
+}
+
+impl Variant {
+    /// The lowering's parameters in one uniform buffer (a 256-byte slot per dispatch) and its pipelines.
+    fn new(ctx: &GpuContext, lowered: Lowered) -> Result<Self, EngineError> {
+        let device = &ctx.device;
         let mut params = Vec::new();
         let mut pipelines = Vec::with_capacity(lowered.steps.len());
         let mut cache = ctx.pipelines.lock().map_err(|_| EngineError::Internal("pipeline cache poisoned".into()))?;
@@ -177,93 +296,30 @@ impl GpuEngine {
             contents: &params,
             usage: wgpu::BufferUsages::UNIFORM,
         });
-        let passes = lowered.steps.iter().filter(|s| !s.dispatches.is_empty()).count();
-        let timestamps = options.timestamps
-            && device.features().contains(wgpu::Features::TIMESTAMP_QUERY)
-            && 2 * passes <= MAX_QUERIES;
-        Ok(Self {
-            inner: Arc::new(Inner { ctx: ctx.clone(), lowered, weights, unused, params, pipelines, timestamps }),
-        })
-    }
-
-    pub fn context(&self) -> &GpuContext {
-        &self.inner.ctx
-    }
-
-    /// Start a run on `input` (preprocessed, CHW).
-    pub fn start(&self, input: Tensor, capture: Capture) -> Result<GpuRun, EngineError> {
-        GpuRun::new(self.clone(), input, capture, run::Mode::Whole)
-    }
-
-    /// Start a run that times every step: with timestamps where the device has them, else by submitting
-    /// each step alone and waiting for it (slower; the per-layer view's profiling mode).
-    pub fn start_profiled(&self, input: Tensor, capture: Capture) -> Result<GpuRun, EngineError> {
-        GpuRun::new(self.clone(), input, capture, run::Mode::ProfileSubmissions)
-    }
-
-    /// Whether a plain run times each step (the device has timestamp queries and they are on).
-    pub fn times_steps(&self) -> bool {
-        self.inner.timestamps
-    }
-
-    /// Distinct pipelines this engine uses.
-    pub fn pipeline_count(&self) -> usize {
-        let mut seen: Vec<&crate::pipelines::PipelineKey> =
-            self.inner.lowered.steps.iter().flat_map(|s| s.dispatches.iter().map(|d| &d.key)).collect();
-        seen.sort_by_key(|k| format!("{k:?}"));
-        seen.dedup();
-        seen.len()
-    }
-
-    /// How many steps dispatch work (the others are the input, fused nodes and aliases).
-    pub fn dispatching_steps(&self) -> usize {
-        self.inner.lowered.steps.iter().filter(|s| !s.dispatches.is_empty()).count()
-    }
-
-    /// Per step, how many dispatches compute it.
-    pub fn dispatches(&self) -> usize {
-        self.inner.lowered.steps.iter().map(|s| s.dispatches.len()).sum()
-    }
-}
-
-impl convscope_engine::Engine for GpuEngine {
-    fn backend(&self) -> Backend {
-        Backend::Gpu
-    }
-
-    fn describe(&self) -> String {
-        let s = &self.inner.ctx.summary;
-        format!("{} on {} ({})", Backend::Gpu.label(), s.name, s.backend)
-    }
-
-    fn fused_into(&self, node: NodeId) -> Option<NodeId> {
-        self.inner.lowered.fused_into.get(node.0).copied().flatten()
-    }
-
-    fn absorbs(&self, node: NodeId) -> &[NodeId] {
-        self.inner.lowered.absorbs.get(node.0).map_or(&[], Vec::as_slice)
-    }
-
-    fn start(&self, input: Tensor, capture: Capture) -> Result<Box<dyn convscope_engine::Run>, EngineError> {
-        Ok(Box::new(GpuEngine::start(self, input, capture)?))
-    }
-
-    fn start_profiled(&self, input: Tensor, capture: Capture) -> Result<Box<dyn convscope_engine::Run>, EngineError> {
-        Ok(Box::new(GpuEngine::start_profiled(self, input, capture)?))
-    }
-
-    fn times_steps(&self) -> bool {
-        GpuEngine::times_steps(self)
+        Ok(Self { lowered, params, pipelines })
     }
 }
 
 impl Inner {
-    fn slot_buffer<'a>(&'a self, slot: Slot, values: &'a [Option<Arc<wgpu::Buffer>>]) -> Option<&'a wgpu::Buffer> {
+    /// The lowering a run keeping `capture` uses: shuffles fused unless it keeps a shuffled map.
+    fn variant(&self, capture: &Capture) -> &Variant {
+        match &self.remapped {
+            Some(r) if !r.lowered.remapped.iter().any(|&n| capture.keeps(n, r.lowered.output)) => r,
+            _ => &self.full,
+        }
+    }
+
+    fn slot_buffer<'a>(
+        &'a self,
+        lowered: &Lowered,
+        slot: Slot,
+        values: &'a [Option<Arc<wgpu::Buffer>>],
+    ) -> Option<&'a wgpu::Buffer> {
         match slot {
             Slot::Weight(i) => self.weights.get(i),
             Slot::Unused => Some(&self.unused),
             Slot::Value(node) => {
-                let root = self.lowered.value_of.get(node.0)?;
+                let root = lowered.value_of.get(node.0)?;
                 values.get(root.0)?.as_deref()
             }
         }

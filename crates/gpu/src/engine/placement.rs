@@ -6,7 +6,10 @@
 //! - a convolution whose output goes into a concatenation is written straight into the concatenation's
 //!   buffer, at its channel offset, so the concatenation copies only the inputs that were not placed;
 //! - a channel slice (ShuffleNet V2's split, a Ghost module's trim) is read in place by the kernels that
-//!   take an input offset (convolutions, the copies of concatenations and slices) instead of copied.
+//!   take an input offset (convolutions, the copies of concatenations and slices) instead of copied;
+//! - where asked (runs that keep no shuffled map), a channel shuffle read only by convolutions,
+//!   concatenations and slices of it is not computed: its readers read its input through the shuffle's
+//!   index remap ([`Remap`]), and a slice of it is the same remap from a later channel.
 //!
 //! Offsets are element offsets passed to the kernels as uniforms (`x_offset`, `y_offset`, `src_offset`,
 //! `dst_offset`): WebGPU binding offsets must be multiples of 256 bytes, which a channel block of a
@@ -25,6 +28,27 @@ pub(crate) struct Placement {
     pub offset: Vec<usize>,
     /// Slices read in place (no copy).
     pub view: Vec<bool>,
+    /// Values never computed, read through a channel shuffle's remap of the map at (root, offset).
+    pub remap: Vec<Option<Remap>>,
+}
+
+/// A channel shuffle fused into the reads of its value: channel `c` of the value is channel
+/// `(c' % groups) · (channels / groups) + c' / groups` of the map it shuffles, with `c' = c + base`
+/// (`base` is the first channel of a slice of the shuffled value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Remap {
+    pub groups: usize,
+    pub channels: usize,
+    pub base: usize,
+}
+
+impl Remap {
+    /// The channel of the shuffled map that channel `c` of the value reads (shaders' `shuffled_channel`).
+    #[cfg(test)]
+    pub fn source(&self, c: usize) -> usize {
+        let c = c + self.base;
+        (c % self.groups) * (self.channels / self.groups) + c / self.groups
+    }
 }
 
 /// Whether a step of this kind reads its inputs at any element offset (the kernels with an input
@@ -33,13 +57,20 @@ fn reads_in_place<C>(kind: &StepKind<C>) -> bool {
     matches!(kind, StepKind::Conv(_) | StepKind::Concat | StepKind::Slice { .. })
 }
 
-pub(crate) fn place<C>(plan: &Plan<C>) -> Placement {
+/// Whether a step of this kind reads its inputs through a channel remap: convolutions, and the copies of
+/// concatenations and slices (the shuffle kernel with offsets).
+fn reads_remapped<C>(kind: &StepKind<C>) -> bool {
+    matches!(kind, StepKind::Conv(_) | StepKind::Concat | StepKind::Slice { .. })
+}
+
+/// Where each value lives; with `remap_shuffles`, shuffles whose readers can remap are not computed.
+pub(crate) fn place<C>(plan: &Plan<C>, remap_shuffles: bool) -> Placement {
     let steps = &plan.steps;
     let n = steps.len();
     let output = plan.output.0;
     let ordered = steps.iter().enumerate().all(|(i, s)| s.node.0 == i && s.inputs.iter().all(|x| x.0 < i));
     if !ordered || output >= n {
-        return Placement { root: (0..n).collect(), offset: vec![0; n], view: vec![false; n] };
+        return Placement { root: (0..n).collect(), offset: vec![0; n], view: vec![false; n], remap: vec![None; n] };
     }
     // The nodes that share a value whatever the placement: fused steps and aliases.
     let mut base: Vec<usize> = (0..n).collect();
@@ -96,21 +127,35 @@ pub(crate) fn place<C>(plan: &Plan<C>) -> Placement {
         }
     }
 
-    // A slice whose every reader reads in place.
-    let mut view: Vec<Option<(usize, usize)>> = vec![None; n];
+    // A slice whose every reader reads in place: (its input, first channel, channel size).
+    let mut view: Vec<Option<(usize, usize, usize)>> = vec![None; n];
     for (i, s) in steps.iter().enumerate() {
         if let (StepKind::Slice { start, .. }, Some(x)) = (&s.kind, s.inputs.first())
             && i != output
             && consumers[i].iter().all(|&q| kind(q).is_some_and(reads_in_place))
             && let Some(input) = steps.get(x.0)
         {
-            view[i] = Some((x.0, start * input.output.h * input.output.w));
+            view[i] = Some((x.0, *start, input.output.h * input.output.w));
+        }
+    }
+
+    // A shuffle whose readers all read through its remap (a slice of it read in place passes the remap
+    // on to its own readers; one copied copies through the remap).
+    let mut shuffle: Vec<Option<Remap>> = vec![None; n];
+    if remap_shuffles {
+        for (i, s) in steps.iter().enumerate() {
+            let StepKind::Shuffle { groups } = s.kind else { continue };
+            let Some(&x) = s.inputs.first() else { continue };
+            let readers_remap = consumers[i].iter().all(|&q| kind(q).is_some_and(reads_remapped));
+            if i != output && groups > 0 && readers_remap && x.0 < i {
+                shuffle[i] = Some(Remap { groups, channels: s.output.c, base: 0 });
+            }
         }
     }
 
     // A dispatch may not read the buffer it writes: undo the placements that would make one do so.
     loop {
-        let (root, offset) = resolve(&base, &placed, &view);
+        let (root, offset, remap) = resolve(steps, &base, &placed, &view, &shuffle);
         let hazard = steps.iter().enumerate().find_map(|(i, s)| {
             let write = root[i];
             let reads = |x: &convscope_graph::NodeId| root[x.0] == write;
@@ -130,7 +175,7 @@ pub(crate) fn place<C>(plan: &Plan<C>) -> Placement {
         match hazard {
             None => {
                 let view = view.iter().map(Option::is_some).collect();
-                return Placement { root, offset, view };
+                return Placement { root, offset, view, remap };
             }
             Some(Undo::Conv(i)) => placed[i] = None,
             Some(Undo::Concat(c)) => {
@@ -152,25 +197,36 @@ enum Undo {
     Concat(usize),
 }
 
-/// Roots and offsets, in graph order (every node's sources come before it).
-fn resolve(
+type Resolved = (Vec<usize>, Vec<usize>, Vec<Option<Remap>>);
+
+/// Roots, offsets and remaps, in graph order (every node's sources come before it).
+fn resolve<C>(
+    steps: &[convscope_engine::Step<C>],
     base: &[usize],
     placed: &[Option<(usize, usize)>],
-    view: &[Option<(usize, usize)>],
-) -> (Vec<usize>, Vec<usize>) {
+    view: &[Option<(usize, usize, usize)>],
+    shuffle: &[Option<Remap>],
+) -> Resolved {
     let n = base.len();
-    let (mut root, mut offset) = ((0..n).collect::<Vec<_>>(), vec![0; n]);
+    let (mut root, mut offset, mut remap) = ((0..n).collect::<Vec<_>>(), vec![0; n], vec![None; n]);
     for i in 0..n {
-        let (r, o) = match (view[i], placed[i]) {
-            (Some((x, o)), _) if x < i => (root[x], offset[x] + o),
-            (_, Some((c, at))) if base[i] == i => (c, at),
-            _ if base[i] < i => (root[base[i]], offset[base[i]]),
-            _ => (i, 0),
+        let source = steps[i].inputs.first().map(|x| x.0).filter(|&x| x < i);
+        let (r, o, m) = match (view[i], placed[i], shuffle[i], source) {
+            // A slice of a remapped value: the same map, the remap from a later channel.
+            (Some((x, start, _)), ..) if x < i && remap[x].is_some() => {
+                (root[x], offset[x], remap[x].map(|m: Remap| Remap { base: m.base + start, ..m }))
+            }
+            (Some((x, start, plane)), ..) if x < i => (root[x], offset[x] + start * plane, None),
+            (_, Some((c, at)), ..) if base[i] == i => (c, at, None),
+            (_, _, Some(m), Some(x)) => (root[x], offset[x], Some(m)),
+            _ if base[i] < i => (root[base[i]], offset[base[i]], None),
+            _ => (i, 0, None),
         };
         root[i] = r;
         offset[i] = o;
+        remap[i] = m;
     }
-    (root, offset)
+    (root, offset, remap)
 }
 
 #[cfg(test)]
@@ -199,7 +255,7 @@ mod tests {
             .map(|s| s.output.checked_numel().unwrap_or(0))
             .sum();
         let limits = ComputeLimits::from_wgpu(&wgpu::Limits::default());
-        let lowered = Lowered::new(plan, &limits, false).expect("lowers");
+        let lowered = Lowered::new(plan, &limits, false, false).expect("lowers");
         let left = lowered
             .steps
             .iter()
@@ -225,25 +281,81 @@ mod tests {
         assert!(left * 2 <= all, "{left} of {all}");
     }
 
+    /// Values written by the shuffle kernel in `id`'s forward pass, and how many steps dispatch it:
+    /// (every value computed, shuffles fused into their readers).
+    fn shuffled(id: &str) -> [(usize, usize); 2] {
+        let limits = ComputeLimits::from_wgpu(&wgpu::Limits::default());
+        [false, true].map(|remap| {
+            let lowered = Lowered::new(plan(id), &limits, false, remap).expect("lowers");
+            let dispatches: Vec<_> =
+                lowered.steps.iter().flat_map(|s| &s.dispatches).filter(|d| d.key.entry == "shuffle").collect();
+            (dispatches.iter().map(|d| d.params.first().copied().unwrap_or(0) as usize).sum(), dispatches.len())
+        })
+    }
+
+    #[test]
+    fn shuffles_are_fused_into_their_readers_when_asked() {
+        // ShuffleNet V1: every shuffle is read by a depthwise convolution alone: none is computed.
+        let [(full, _), (fused, n)] = shuffled("shufflenet_v1");
+        assert!(full > 0 && fused == 0 && n == 0, "{full} → {fused} values in {n} dispatches");
+        // ShuffleNet V2: a unit's split reads the shuffled map; the branch's convolution reads through the
+        // remap, and only the half passed on is copied (into the next concatenation, which copied it before).
+        let [(full, _), (fused, _)] = shuffled("shufflenet_v2_x1_0");
+        assert!(fused * 2 <= full, "{full} → {fused}");
+        let plan = plan("shufflenet_v2_x1_0");
+        let (kept, remapped) = (place(&plan, false), place(&plan, true));
+        assert!(kept.remap.iter().all(Option::is_none));
+        for (i, s) in plan.steps.iter().enumerate() {
+            if let StepKind::Shuffle { groups } = s.kind {
+                let r = remapped.remap[i].expect("every shuffle of ShuffleNet V2 is read through its remap");
+                assert_eq!((r.groups, r.channels, r.base), (groups, s.output.c, 0));
+                assert_eq!((remapped.root[i], remapped.offset[i]), (remapped.root[s.inputs[0].0], 0));
+            }
+        }
+    }
+
+    /// A slice of a fused shuffle reads the channels the shuffle would have put there (the CPU kernel).
+    #[test]
+    fn a_slice_of_a_fused_shuffle_remaps_from_its_first_channel() {
+        use convscope_graph::{Conv2d, GraphBuilder, Shape};
+        let mut b = GraphBuilder::new("shuffle, slice, conv");
+        let x = b.input(Shape::map(12, 1, 1)).expect("input");
+        let y = b.conv("mix", x, Conv2d::new(12, 12, 1, 1)).expect("conv");
+        let s = b.shuffle("shuffle", y, 3).expect("shuffle");
+        let half = b.slice("half", s, 6, 12).expect("slice");
+        b.conv("conv", half, Conv2d::new(6, 4, 1, 1)).expect("conv");
+        let graph = b.finish().expect("graph");
+        let plan = Plan::new(&graph, &convscope_weights::synthetic::init(&graph, 7)).expect("plan");
+        let p = place(&plan, true);
+        let r = p.remap[half.0].expect("the slice reads through the remap");
+        let channels: Vec<f32> = (0..12).map(|c| c as f32).collect();
+        let mut want = vec![0.0; 12];
+        convscope_cpu::kernels::channels::shuffle(&channels, 12, 3, &mut want);
+        let got: Vec<f32> = (0..6).map(|c| channels[r.source(c)]).collect();
+        assert_eq!(got, want[6..]);
+        assert_eq!((p.root[half.0], p.offset[half.0]), (p.root[y.0], p.offset[y.0]));
+    }
+
     #[test]
     fn no_dispatch_reads_the_buffer_it_writes() {
         for entry in convscope_zoo::registry() {
             let Ok(graph) = entry.build_default() else { continue };
             let Ok(plan) = Plan::new(&graph, &convscope_weights::synthetic::init(&graph, 7)) else { continue };
-            let p = place(&plan);
-            for (i, s) in plan.steps.iter().enumerate() {
-                let conv_reads_its_target =
-                    matches!(s.kind, StepKind::Conv(_)) && s.inputs.iter().any(|x| p.root[x.0] == p.root[i]);
-                assert!(!conv_reads_its_target, "{} node {i}", entry.id);
-                // Parts of a concatenation in its buffer sit at their channel offsets (so none is copied
-                // from the buffer it is copied into).
-                if matches!(s.kind, StepKind::Concat) {
-                    let mut at = p.offset[i];
-                    for x in &s.inputs {
-                        if p.root[x.0] == p.root[i] {
-                            assert_eq!(p.offset[x.0], at, "{} node {i}", entry.id);
+            for p in [place(&plan, false), place(&plan, true)] {
+                for (i, s) in plan.steps.iter().enumerate() {
+                    let conv_reads_its_target =
+                        matches!(s.kind, StepKind::Conv(_)) && s.inputs.iter().any(|x| p.root[x.0] == p.root[i]);
+                    assert!(!conv_reads_its_target, "{} node {i}", entry.id);
+                    // Parts of a concatenation in its buffer sit at their channel offsets (so none is copied
+                    // from the buffer it is copied into).
+                    if matches!(s.kind, StepKind::Concat) {
+                        let mut at = p.offset[i];
+                        for x in &s.inputs {
+                            if p.root[x.0] == p.root[i] {
+                                assert_eq!(p.offset[x.0], at, "{} node {i}", entry.id);
+                            }
+                            at += plan.steps[x.0].output.checked_numel().unwrap_or(0);
                         }
-                        at += plan.steps[x.0].output.checked_numel().unwrap_or(0);
                     }
                 }
             }

@@ -74,7 +74,8 @@ fn device_error(e: impl std::fmt::Display) -> EngineError {
 impl GpuRun {
     pub(super) fn new(engine: GpuEngine, input: Tensor, capture: Capture, mode: Mode) -> Result<Self, EngineError> {
         let inner = &engine.inner;
-        let lowered = &inner.lowered;
+        let variant = inner.variant(&capture);
+        let lowered = &variant.lowered;
         if input.shape != lowered.input {
             return Err(EngineError::Input(format!("the model takes {}, got {}", lowered.input, input.shape)));
         }
@@ -152,19 +153,19 @@ impl GpuRun {
         inner.ctx.queue.write_buffer(&input_buffer, 0, bytemuck::cast_slice(&input.data));
 
         let mut bind_groups = Vec::with_capacity(n);
-        for (step, pipelines) in lowered.steps.iter().zip(&inner.pipelines) {
+        for (step, pipelines) in lowered.steps.iter().zip(&variant.pipelines) {
             let mut groups = Vec::with_capacity(step.dispatches.len());
             for (d, (pipeline, offset)) in step.dispatches.iter().zip(pipelines) {
                 let mut entries = vec![wgpu::BindGroupEntry {
                     binding: 0,
                     resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: &inner.params,
+                        buffer: &variant.params,
                         offset: *offset,
                         size: wgpu::BufferSize::new((d.params.len() as u64 * 4).next_multiple_of(16).max(16)),
                     }),
                 }];
                 for (binding, slot) in &d.bindings {
-                    let buffer = inner.slot_buffer(*slot, &values).ok_or_else(|| {
+                    let buffer = inner.slot_buffer(lowered, *slot, &values).ok_or_else(|| {
                         EngineError::Internal(format!("node {}: binding {binding} has no buffer", step.node.0))
                     })?;
                     entries.push(wgpu::BindGroupEntry { binding: *binding, resource: buffer.as_entire_binding() });
@@ -188,7 +189,7 @@ impl GpuRun {
     /// Encode every step into one command buffer and submit it, with the read-backs.
     fn submit(&mut self) -> Result<State, EngineError> {
         let inner = &self.engine.inner;
-        let lowered = &inner.lowered;
+        let lowered = &inner.variant(&self.capture).lowered;
         let device = &inner.ctx.device;
         let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let memory = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
@@ -268,9 +269,9 @@ impl GpuRun {
 
     /// Record step `step`'s dispatches into `pass`.
     fn record(&self, pass: &mut wgpu::ComputePass<'_>, step: usize) {
-        let inner = &self.engine.inner;
+        let variant = self.engine.inner.variant(&self.capture);
         let (Some(s), Some(groups), Some(pipelines)) =
-            (inner.lowered.steps.get(step), self.bind_groups.get(step), inner.pipelines.get(step))
+            (variant.lowered.steps.get(step), self.bind_groups.get(step), variant.pipelines.get(step))
         else {
             return;
         };
@@ -283,7 +284,7 @@ impl GpuRun {
 
     /// The steps that dispatch work, in order.
     fn working(&self) -> Vec<usize> {
-        let steps = &self.engine.inner.lowered.steps;
+        let steps = &self.engine.inner.variant(&self.capture).lowered.steps;
         (0..steps.len()).filter(|&i| steps.get(i).is_some_and(|s| !s.dispatches.is_empty())).collect()
     }
 
@@ -334,7 +335,8 @@ impl GpuRun {
                 }
             }
             if let Some(&step) = working.get(*next) {
-                let node = self.engine.inner.lowered.steps.get(step).map_or(NodeId(step), |s| s.node);
+                let node =
+                    self.engine.inner.variant(&self.capture).lowered.steps.get(step).map_or(NodeId(step), |s| s.node);
                 let submitted = web_time::Instant::now();
                 let (done, scopes) = self.submit_one(step);
                 let State::Profiling { next, in_flight, errors, .. } = &mut self.state else { return Ok(()) };
@@ -350,7 +352,7 @@ impl GpuRun {
             let step_ms = std::mem::take(step_ms);
             let pending = std::mem::take(errors);
             let inner = &self.engine.inner;
-            let lowered = &inner.lowered;
+            let lowered = &inner.variant(&self.capture).lowered;
             let device = &ctx.device;
             let output = lowered.value_of.get(lowered.output.0).copied().unwrap_or(lowered.output);
             let out_buffer = self
@@ -387,7 +389,7 @@ impl GpuRun {
         wall_ms: f64,
     ) -> Result<Outputs, EngineError> {
         let inner = &self.engine.inner;
-        let lowered = &inner.lowered;
+        let lowered = &inner.variant(&self.capture).lowered;
         let n = lowered.steps.len();
         let out_shape = lowered.shapes.get(lowered.output.0).copied().unwrap_or(lowered.input);
         let mut logits = logits;
@@ -538,7 +540,7 @@ impl convscope_engine::Run for GpuRun {
     }
 
     fn progress(&self) -> (usize, usize) {
-        let n = self.engine.inner.lowered.steps.len();
+        let n = self.engine.inner.variant(&self.capture).lowered.steps.len();
         match &self.state {
             State::Done(_) | State::Taken => (n, n),
             State::Profiling { next, .. } => {
