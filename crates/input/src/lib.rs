@@ -50,8 +50,65 @@ pub struct Photo {
     pub warning: Option<String>,
 }
 
+/// What a picture's header says, read without decoding a pixel, and checked against the limits
+/// [`decode`] applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// "PNG", "JPEG", …
+    pub format: &'static str,
+    /// The upright size (after the EXIF orientation).
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Header {
+    pub fn pixels(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+}
+
+impl Photo {
+    /// A photo from 8-bit RGBA rows (a browser's `ImageData`), alpha dropped as [`decode`] drops it.
+    /// `None` when `rgba` is not `width × height × 4` bytes.
+    pub fn from_rgba(width: u32, height: u32, rgba: &[u8], format: &'static str, warning: Option<String>) -> Option<Self> {
+        let pixels = usize::try_from(u64::from(width) * u64::from(height)).ok()?;
+        if width == 0 || height == 0 || rgba.len() != pixels.checked_mul(4)? {
+            return None;
+        }
+        let rgb: Vec<u8> = rgba.chunks_exact(4).flat_map(|p| p.iter().take(3).copied()).collect();
+        Some(Self { rgb: RgbImage::from_raw(width, height, rgb)?, format, warning })
+    }
+}
+
+/// Read `bytes`' header: format and upright size, refused as [`decode`] would refuse them.
+pub fn header(bytes: &[u8]) -> Result<Header, ImageError> {
+    let (mut decoder, _, format) = checked_decoder(bytes)?;
+    let (width, height) = decoder.dimensions();
+    let orientation = decoder.orientation().map_err(|e| ImageError::Corrupt(e.to_string()))?;
+    let turned = matches!(
+        orientation,
+        image::metadata::Orientation::Rotate90
+            | image::metadata::Orientation::Rotate270
+            | image::metadata::Orientation::Rotate90FlipH
+            | image::metadata::Orientation::Rotate270FlipH
+    );
+    let (width, height) = if turned { (height, width) } else { (width, height) };
+    Ok(Header { format, width, height })
+}
+
 /// Decode `bytes`, checking size limits before decoding and applying EXIF orientation.
 pub fn decode(bytes: &[u8]) -> Result<Photo, ImageError> {
+    let (mut decoder, format, name) = checked_decoder(bytes)?;
+    let orientation = decoder.orientation().map_err(|e| ImageError::Corrupt(e.to_string()))?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| ImageError::Corrupt(e.to_string()))?;
+    image.apply_orientation(orientation);
+    let warning = (format == image::ImageFormat::Jpeg && !ends_with_jpeg_eoi(bytes))
+        .then(|| "the JPEG file ends early (no end-of-image marker): the part that is missing shows grey".to_owned());
+    Ok(Photo { rgb: image.to_rgb8(), format: name, warning })
+}
+
+/// A decoder for `bytes` whose header passed every limit (file size, format, pixels, aspect).
+fn checked_decoder(bytes: &[u8]) -> Result<(impl ImageDecoder + '_, image::ImageFormat, &'static str), ImageError> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(ImageError::FileTooLarge(bytes.len() >> 20));
     }
@@ -73,7 +130,7 @@ pub fn decode(bytes: &[u8]) -> Result<Photo, ImageError> {
         image::ImageFormat::Bmp => "BMP",
         other => return Err(ImageError::NotAnImage(format!(" ({other:?} is not supported)"))),
     };
-    let mut decoder = reader.into_decoder().map_err(|e| match (e, png_header_size(bytes)) {
+    let decoder = reader.into_decoder().map_err(|e| match (e, png_header_size(bytes)) {
         // A 32-bit target (wasm) refuses a lying PNG header while it sets up the decoder, as "Memory
         // limit exceeded", before the size could be checked: say the size, as a 64-bit target does.
         (image::ImageError::Limits(_), Some((width, height))) if u64::from(width) * u64::from(height) > MAX_PIXELS => {
@@ -91,12 +148,7 @@ pub fn decode(bytes: &[u8]) -> Result<Photo, ImageError> {
     if width.max(height) / width.min(height) > MAX_ASPECT {
         return Err(ImageError::Elongated { width, height });
     }
-    let orientation = decoder.orientation().map_err(|e| ImageError::Corrupt(e.to_string()))?;
-    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| ImageError::Corrupt(e.to_string()))?;
-    image.apply_orientation(orientation);
-    let warning = (format == image::ImageFormat::Jpeg && !ends_with_jpeg_eoi(bytes))
-        .then(|| "the JPEG file ends early (no end-of-image marker): the part that is missing shows grey".to_owned());
-    Ok(Photo { rgb: image.to_rgb8(), format: name, warning })
+    Ok((decoder, format, name))
 }
 
 /// The width and height a PNG's header (its first chunk, IHDR) claims.
@@ -150,7 +202,17 @@ pub fn preprocess(photo: &Photo, spec: &InputSpec) -> Prepared {
 
 #[cfg(test)]
 mod header_tests {
-    use super::png_header_size;
+    use super::{Photo, png_header_size};
+
+    #[test]
+    fn rgba_rows_become_an_rgb_photo() {
+        let rgba = [1, 2, 3, 255, 4, 5, 6, 0, 7, 8, 9, 128, 10, 11, 12, 255];
+        let photo = Photo::from_rgba(2, 2, &rgba, "JPEG", None).expect("2×2");
+        assert_eq!(photo.rgb.dimensions(), (2, 2));
+        assert_eq!(photo.rgb.as_raw(), &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        assert!(Photo::from_rgba(3, 2, &rgba, "JPEG", None).is_none(), "too few bytes");
+        assert!(Photo::from_rgba(0, 4, &[], "JPEG", None).is_none(), "empty");
+    }
 
     /// What a 32-bit target reports for a lying PNG, which its decoder refuses before saying the size.
     #[test]

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use convscope_input::{ImageError, decode, preprocess};
+use convscope_input::{Header, ImageError, decode, header, preprocess};
 use convscope_zoo::InputSpec;
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -42,6 +42,21 @@ fn exif_orientation_is_honoured() {
     assert_eq!(photo.rgb.dimensions(), (4, 6));
     assert!(near(photo.rgb.get_pixel(3, 0).0, [0, 255, 0], 40));
     assert!(near(photo.rgb.get_pixel(1, 5).0, [0, 0, 255], 40));
+}
+
+/// The header alone gives the format and the upright size the decoded photo has, and is refused as
+/// decoding would be.
+#[test]
+fn headers_give_the_decoded_size_and_limits() {
+    for file in ["card.png", "card.bmp", "card.webp", "card.gif", "card.jpg", "card_rotated.jpg", "card_cmyk.jpg"] {
+        let bytes = fixture(file);
+        let photo = decode(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let (width, height) = photo.rgb.dimensions();
+        assert_eq!(header(&bytes), Ok(Header { format: photo.format, width, height }), "{file}");
+    }
+    let err = header(&fixture("huge_header.png")).expect_err("too large");
+    assert_eq!(err, ImageError::TooLarge { width: 100_000, height: 100_000 });
+    assert!(matches!(header(b"%PDF-1.7"), Err(ImageError::NotAnImage(_))));
 }
 
 #[test]
