@@ -373,6 +373,10 @@ impl ConvscopeApp {
         if ui.ctx().input(|i| !i.raw.dropped_files.is_empty()) {
             self.tab = Tab::Run;
         }
+        #[cfg(target_arch = "wasm32")]
+        if crate::web::DROPPED.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            self.tab = Tab::Run;
+        }
         if let Some((id, variant)) = self.inference.switch_to.take() {
             if self.view.select_id(id) {
                 self.view.variant = variant;

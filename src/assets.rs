@@ -18,6 +18,8 @@ pub fn too_large(size: u64, limit: u64) -> Option<String> {
 
 /// Photos arriving from anywhere (drop, picker, paste, samples): `(name, bytes or error)`, oldest first.
 pub type Inbox = Arc<Mutex<Vec<(String, Result<Vec<u8>, String>)>>>;
+/// Photos decoded away from the page's thread (large photos on the web), by name.
+pub type DecodedInbox = Arc<Mutex<Vec<(String, Result<convscope_input::Photo, String>)>>>;
 
 /// Start loading `assets/<path>`; the slot fills when done and a repaint is requested.
 pub fn load(ctx: &egui::Context, path: &str) -> Slot {

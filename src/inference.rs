@@ -129,6 +129,8 @@ const ENGINES_KEPT: usize = 4;
 #[derive(Default)]
 pub struct Inference {
     pub inbox: Inbox,
+    /// Large photos the browser decoded off the page's thread ([`crate::web::decode_in_browser`]).
+    decoded: crate::assets::DecodedInbox,
     /// The photo and a counter that changes with it.
     pub photo: Option<(String, Photo)>,
     photo_generation: u64,
@@ -642,7 +644,16 @@ impl Inference {
         }
         let arrived: Vec<_> = self.inbox.lock().map(|mut q| q.drain(..).collect()).unwrap_or_default();
         for (name, bytes) in arrived {
+            #[cfg(target_arch = "wasm32")]
+            let Some((name, bytes)) = self.decode_large_in_browser(ctx, name, bytes) else { continue };
             self.receive(name, bytes);
+        }
+        let decoded: Vec<_> = self.decoded.lock().map(|mut q| q.drain(..).collect()).unwrap_or_default();
+        for (name, photo) in decoded {
+            match photo {
+                Ok(photo) => self.show_photo(name, photo),
+                Err(e) => self.message = Some(format!("{name}: {e}")),
+            }
         }
         let mut still = Vec::new();
         for (name, slot) in std::mem::take(&mut self.pending_samples) {
@@ -652,6 +663,26 @@ impl Inference {
             }
         }
         self.pending_samples = still;
+    }
+
+    /// A photo above [`crate::web::BROWSER_DECODE_PIXELS`] goes to the browser's decoder (the page keeps
+    /// painting, with a message, until it arrives); anything else comes back to be received here.
+    #[cfg(target_arch = "wasm32")]
+    fn decode_large_in_browser(
+        &mut self,
+        ctx: &egui::Context,
+        name: String,
+        bytes: Result<Vec<u8>, String>,
+    ) -> Option<(String, Result<Vec<u8>, String>)> {
+        let header = bytes.as_ref().ok().and_then(|b| convscope_input::header(b).ok());
+        match (header, bytes) {
+            (Some(header), Ok(bytes)) if header.pixels() > crate::web::BROWSER_DECODE_PIXELS => {
+                self.message = Some(format!("{name}: decoding the {} × {} photo…", header.width, header.height));
+                crate::web::decode_in_browser(name, bytes, header, ctx.clone(), self.decoded.clone());
+                None
+            }
+            (_, bytes) => Some((name, bytes)),
+        }
     }
 
     /// A file's bytes arrived: a photo (decoded, bounded) or a checkpoint (read, matched against the
@@ -672,14 +703,17 @@ impl Inference {
             return;
         }
         match decoded.map_err(|e| e.to_string()) {
-            Ok(photo) => {
-                self.message = photo.warning.as_ref().map(|w| format!("{name}: {w}"));
-                self.photo = Some((name, photo));
-                self.photo_generation += 1;
-                self.running = None;
-            }
+            Ok(photo) => self.show_photo(name, photo),
             Err(e) => self.message = Some(format!("{name}: {e}")),
         }
+    }
+
+    /// A decoded photo becomes the one the networks run on.
+    fn show_photo(&mut self, name: String, photo: Photo) {
+        self.message = photo.warning.as_ref().map(|w| format!("{name}: {w}"));
+        self.photo = Some((name, photo));
+        self.photo_generation += 1;
+        self.running = None;
     }
 }
 

@@ -124,6 +124,7 @@ async fn start_eframe(web_probe: WebGpuProbe) -> Result<(), String> {
                 let mut app = ConvscopeApp::new(cc, &web_probe);
                 CONTEXT.set(Some(cc.egui_ctx.clone()));
                 listen_for_pasted_images(&app.inference.inbox);
+                listen_for_dropped_files(&app.inference.inbox);
                 listen_for_hash_changes();
                 expose_device_loss_hook();
                 expose_rerun_hook();
@@ -473,6 +474,79 @@ pub fn read_file_into(file: web_sys::File, ctx: egui::Context, inbox: crate::ass
     });
 }
 
+/// Photos of more pixels than this are decoded by the browser, off the page's thread, instead of by
+/// the `image` crate on it: a 12-megapixel JPEG takes about a quarter of a second to decode in wasm, a
+/// 50-megapixel one over a second, with no frame painted meanwhile.
+pub const BROWSER_DECODE_PIXELS: u64 = 12_000_000;
+/// The longer side such a photo is reduced to as the browser decodes it (every model resizes the short
+/// side to at most 600 pixels, so the reduction changes a network's input only by the filter's rounding).
+pub const BROWSER_DECODE_SIDE: u32 = 2048;
+
+/// Decode a large photo with the browser's `createImageBitmap` (decoded and reduced on the browser's
+/// decoding threads while the page keeps painting), then read its pixels; the result goes to `inbox`.
+pub fn decode_in_browser(
+    name: String,
+    bytes: Vec<u8>,
+    header: convscope_input::Header,
+    ctx: egui::Context,
+    inbox: crate::assets::DecodedInbox,
+) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let result = browser_decode(&bytes, header).await;
+        drop(bytes);
+        if let Ok(mut queue) = inbox.lock() {
+            queue.push((name, result));
+        }
+        ctx.request_repaint();
+    });
+}
+
+async fn browser_decode(bytes: &[u8], header: convscope_input::Header) -> Result<convscope_input::Photo, String> {
+    let longer = header.width.max(header.height).max(1);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let reduce = |side: u32| {
+        ((u64::from(side) * u64::from(BROWSER_DECODE_SIDE) + u64::from(longer) / 2) / u64::from(longer)).max(1) as u32
+    };
+    let (width, height) =
+        if longer > BROWSER_DECODE_SIDE { (reduce(header.width), reduce(header.height)) } else { (header.width, header.height) };
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(|e| js_error_text(&e))?;
+    // As `convscope_input::decode` reads pixels: stored values (no colour management), not premultiplied,
+    // upright per the EXIF orientation (the requested size is the upright one).
+    let options = web_sys::ImageBitmapOptions::new();
+    options.set_resize_width(width);
+    options.set_resize_height(height);
+    options.set_resize_quality(web_sys::ResizeQuality::High);
+    options.set_color_space_conversion(web_sys::ColorSpaceConversion::None);
+    options.set_premultiply_alpha(web_sys::PremultiplyAlpha::None);
+    options.set_image_orientation(web_sys::ImageOrientation::FromImage);
+    let window = web_sys::window().ok_or("no browser window")?;
+    let promise =
+        window.create_image_bitmap_with_blob_and_image_bitmap_options(&blob, &options).map_err(|e| js_error_text(&e))?;
+    let bitmap: web_sys::ImageBitmap = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("the browser could not decode it: {}", js_error_text(&e)))?
+        .dyn_into()
+        .map_err(|_| "the browser returned no picture".to_owned())?;
+    let (w, h) = (bitmap.width(), bitmap.height());
+    let canvas = web_sys::OffscreenCanvas::new(w, h).map_err(|e| js_error_text(&e))?;
+    let context: web_sys::OffscreenCanvasRenderingContext2d = canvas
+        .get_context("2d")
+        .map_err(|e| js_error_text(&e))?
+        .ok_or("the browser has no 2D canvas")?
+        .dyn_into()
+        .map_err(|_| "the browser has no 2D canvas".to_owned())?;
+    context.draw_image_with_image_bitmap(&bitmap, 0.0, 0.0).map_err(|e| js_error_text(&e))?;
+    bitmap.close();
+    let data = context.get_image_data(0.0, 0.0, f64::from(w), f64::from(h)).map_err(|e| js_error_text(&e))?.data();
+    let warning = format!(
+        "a {} × {} photo: decoded by the browser and reduced to {w} × {h} before the model's own resize",
+        header.width, header.height
+    );
+    convscope_input::Photo::from_rgba(w, h, &data.0, header.format, Some(warning))
+        .ok_or_else(|| "the browser's pixels do not match the picture's size".to_owned())
+}
+
 /// Open the browser's file picker for an image; the chosen file goes to the photo inbox.
 pub fn pick_image(ctx: &egui::Context, inbox: &crate::assets::Inbox) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
@@ -494,6 +568,50 @@ pub fn pick_image(ctx: &egui::Context, inbox: &crate::assets::Inbox) {
 }
 
 /// Images pasted anywhere on the page go to the photo inbox.
+/// Set when files were dropped on the page (the app opens the Run view).
+pub static DROPPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Files dragged onto the page are taken before eframe sees them (listeners on the window, capture
+/// phase), and a dropped file is read at once. eframe would turn each drag event into a frame (and egui
+/// asks for one more after any input), and the file would be read only from the first of them: with
+/// software rendering every frame holds the page for 120–170 ms, which is what a drop waited for. The
+/// app uses no hover feedback of egui's, so nothing is lost; the frame that shows the photo is the one
+/// its bytes ask for.
+pub fn listen_for_dropped_files(inbox: &crate::assets::Inbox) {
+    let Some(window) = web_sys::window() else { return };
+    let carries_files = |event: &web_sys::DragEvent| {
+        event.data_transfer().is_some_and(|t| t.types().iter().any(|k| k.as_string().as_deref() == Some("Files")))
+    };
+    let hover = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::DragEvent)>::new(move |event: web_sys::DragEvent| {
+        if carries_files(&event) {
+            // Without this the browser would open the file in place of the page.
+            event.prevent_default();
+            event.stop_propagation();
+            if let Some(transfer) = event.data_transfer() {
+                transfer.set_drop_effect("copy");
+            }
+        }
+    });
+    let inbox = inbox.clone();
+    let drop = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::DragEvent)>::new(move |event: web_sys::DragEvent| {
+        let Some(files) = event.data_transfer().and_then(|t| t.files()) else { return };
+        event.prevent_default();
+        event.stop_propagation();
+        let Some(ctx) = CONTEXT.with_borrow(Clone::clone) else { return };
+        for file in (0..files.length()).filter_map(|i| files.get(i)) {
+            DROPPED.store(true, std::sync::atomic::Ordering::Relaxed);
+            read_file_into(file, ctx.clone(), inbox.clone());
+        }
+    });
+    for kind in ["dragenter", "dragover", "dragleave"] {
+        window.add_event_listener_with_callback_and_bool(kind, hover.as_ref().unchecked_ref(), true).ok();
+    }
+    window.add_event_listener_with_callback_and_bool("drop", drop.as_ref().unchecked_ref(), true).ok();
+    // The listeners live as long as the page.
+    hover.forget();
+    drop.forget();
+}
+
 pub fn listen_for_pasted_images(inbox: &crate::assets::Inbox) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
     let inbox = inbox.clone();

