@@ -507,8 +507,11 @@ async fn browser_decode(bytes: &[u8], header: convscope_input::Header) -> Result
     let reduce = |side: u32| {
         ((u64::from(side) * u64::from(BROWSER_DECODE_SIDE) + u64::from(longer) / 2) / u64::from(longer)).max(1) as u32
     };
-    let (width, height) =
-        if longer > BROWSER_DECODE_SIDE { (reduce(header.width), reduce(header.height)) } else { (header.width, header.height) };
+    let (width, height) = if longer > BROWSER_DECODE_SIDE {
+        (reduce(header.width), reduce(header.height))
+    } else {
+        (header.width, header.height)
+    };
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(|e| js_error_text(&e))?;
     // As `convscope_input::decode` reads pixels: stored values (no colour management), not premultiplied,
@@ -521,8 +524,9 @@ async fn browser_decode(bytes: &[u8], header: convscope_input::Header) -> Result
     options.set_premultiply_alpha(web_sys::PremultiplyAlpha::None);
     options.set_image_orientation(web_sys::ImageOrientation::FromImage);
     let window = web_sys::window().ok_or("no browser window")?;
-    let promise =
-        window.create_image_bitmap_with_blob_and_image_bitmap_options(&blob, &options).map_err(|e| js_error_text(&e))?;
+    let promise = window
+        .create_image_bitmap_with_blob_and_image_bitmap_options(&blob, &options)
+        .map_err(|e| js_error_text(&e))?;
     let bitmap: web_sys::ImageBitmap = wasm_bindgen_futures::JsFuture::from(promise)
         .await
         .map_err(|e| format!("the browser could not decode it: {}", js_error_text(&e)))?
@@ -582,27 +586,29 @@ pub fn listen_for_dropped_files(inbox: &crate::assets::Inbox) {
     let carries_files = |event: &web_sys::DragEvent| {
         event.data_transfer().is_some_and(|t| t.types().iter().any(|k| k.as_string().as_deref() == Some("Files")))
     };
-    let hover = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::DragEvent)>::new(move |event: web_sys::DragEvent| {
-        if carries_files(&event) {
-            // Without this the browser would open the file in place of the page.
+    let hover =
+        wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::DragEvent)>::new(move |event: web_sys::DragEvent| {
+            if carries_files(&event) {
+                // Without this the browser would open the file in place of the page.
+                event.prevent_default();
+                event.stop_propagation();
+                if let Some(transfer) = event.data_transfer() {
+                    transfer.set_drop_effect("copy");
+                }
+            }
+        });
+    let inbox = inbox.clone();
+    let drop =
+        wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::DragEvent)>::new(move |event: web_sys::DragEvent| {
+            let Some(files) = event.data_transfer().and_then(|t| t.files()) else { return };
             event.prevent_default();
             event.stop_propagation();
-            if let Some(transfer) = event.data_transfer() {
-                transfer.set_drop_effect("copy");
+            let Some(ctx) = CONTEXT.with_borrow(Clone::clone) else { return };
+            for file in (0..files.length()).filter_map(|i| files.get(i)) {
+                DROPPED.store(true, std::sync::atomic::Ordering::Relaxed);
+                read_file_into(file, ctx.clone(), inbox.clone());
             }
-        }
-    });
-    let inbox = inbox.clone();
-    let drop = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::DragEvent)>::new(move |event: web_sys::DragEvent| {
-        let Some(files) = event.data_transfer().and_then(|t| t.files()) else { return };
-        event.prevent_default();
-        event.stop_propagation();
-        let Some(ctx) = CONTEXT.with_borrow(Clone::clone) else { return };
-        for file in (0..files.length()).filter_map(|i| files.get(i)) {
-            DROPPED.store(true, std::sync::atomic::Ordering::Relaxed);
-            read_file_into(file, ctx.clone(), inbox.clone());
-        }
-    });
+        });
     for kind in ["dragenter", "dragover", "dragleave"] {
         window.add_event_listener_with_callback_and_bool(kind, hover.as_ref().unchecked_ref(), true).ok();
     }

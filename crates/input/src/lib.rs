@@ -70,7 +70,13 @@ impl Header {
 impl Photo {
     /// A photo from 8-bit RGBA rows (a browser's `ImageData`), alpha dropped as [`decode`] drops it.
     /// `None` when `rgba` is not `width × height × 4` bytes.
-    pub fn from_rgba(width: u32, height: u32, rgba: &[u8], format: &'static str, warning: Option<String>) -> Option<Self> {
+    pub fn from_rgba(
+        width: u32,
+        height: u32,
+        rgba: &[u8],
+        format: &'static str,
+        warning: Option<String>,
+    ) -> Option<Self> {
         let pixels = usize::try_from(u64::from(width) * u64::from(height)).ok()?;
         if width == 0 || height == 0 || rgba.len() != pixels.checked_mul(4)? {
             return None;
