@@ -270,7 +270,8 @@ impl PageReport {
     /// The latest run, for scripts and the end-to-end tests: `data-top1`, `data-top1-probability`,
     /// `data-run-model`, `data-run-ms` (compute), `data-run-wall-ms` (start to result), `data-engine`
     /// (`webgpu` or `cpu`: the engine that produced it), `data-weights`, `data-run-photo` (the photo's
-    /// file name), `data-wasm-bytes` (the module's memory then: endurance tests watch it), and
+    /// file name), `data-wasm-bytes` (the module's memory then: endurance tests watch it),
+    /// `data-heap-bytes` (what the program holds of it: `convscope_cpu::alloc::live_bytes`), and
     /// `data-run-id`, which changes with every result.
     pub fn report_result(&mut self, inference: &crate::inference::Inference) {
         let Some(result) = &inference.result else { return };
@@ -299,6 +300,7 @@ impl PageReport {
             let bytes = memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length();
             set_root_attribute("data-wasm-bytes", &bytes.to_string());
         }
+        set_root_attribute("data-heap-bytes", &convscope_cpu::alloc::live_bytes().to_string());
         set_root_attribute("data-run-id", &result.id.to_string());
         // Both engines on the same model and photo: the largest logit difference over the largest logit.
         match inference.other.as_ref().filter(|o| o.key == result.key && o.photo == result.photo) {

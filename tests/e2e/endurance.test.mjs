@@ -33,7 +33,10 @@ test(`${RUNS} inferences alternating two models and two photos: memory stays bou
       const row = await page.evaluate(() => {
         window.gc();
         const d = document.documentElement.dataset;
-        return { wasm: Number(d.wasmBytes), heap: performance.memory.usedJSHeapSize, ms: Number(d.runMs), top1: d.top1 };
+        return {
+          wasm: Number(d.wasmBytes), live: Number(d.heapBytes), heap: performance.memory.usedJSHeapSize,
+          ms: Number(d.runMs), top1: d.top1,
+        };
       });
       rows.push({ i, model, photo, ...row });
     }
@@ -52,12 +55,19 @@ test(`${RUNS} inferences alternating two models and two photos: memory stays bou
     const maxHeap = Math.max(...rows.slice(WARM_UP).map((r) => r.heap));
     console.log(`endurance, ${RUNS} runs: wasm memory ${mb(rows[0].wasm)} MB after the first, ${mb(warm.wasm)} MB `
       + `after ${WARM_UP}, ${mb(last.wasm)} MB after ${RUNS} (max ${mb(maxWasm)}); JS heap ${mb(rows[0].heap)} / `
-      + `${mb(warm.heap)} / ${mb(last.heap)} MB (max ${mb(maxHeap)})`);
+      + `${mb(warm.heap)} / ${mb(last.heap)} MB (max ${mb(maxHeap)}); held in wasm memory ${mb(rows[0].live)} / `
+      + `${mb(warm.live)} / ${mb(last.live)} MB (max ${mb(Math.max(...rows.slice(WARM_UP).map((r) => r.live)))})`);
     // wasm memory only grows (pages are never returned). Keeping a run's maps or an engine per run would
     // add tens of MB each time (EfficientNet-Lite0's maps at 224², unfused, are 76 MB by `convscope
-    // table`): 180 runs would pass 2× at once. Slower growth (the allocator's large blocks fragmenting,
+    // table`): 180 runs would pass 2× at once. Slower growth (the allocator's free blocks fragmenting,
     // a few MB every few dozen runs) shows in the figures printed above.
     assert.ok(maxWasm < 2 * warm.wasm, `wasm memory grew from ${mb(warm.wasm)} to ${mb(maxWasm)} MB`);
+    // What the program holds (`data-heap-bytes`, every allocation not yet freed) is the same after 200
+    // runs as after the warm-up, on the same model and photo: nothing leaks, and whatever the wasm memory
+    // grew by beyond it is the allocator's fragmentation.
+    assert.equal(last.model, warm.model);
+    assert.equal(last.photo, warm.photo);
+    assert.ok(last.live <= warm.live + 2 * 2 ** 20, `held ${mb(warm.live)} MB after the warm-up, ${mb(last.live)} MB at the end`);
     // The JS heap after a collection: within 2 MB of where it stood after the warm-up.
     assert.ok(last.heap <= warm.heap + 2 * 2 ** 20, `JS heap grew from ${mb(warm.heap)} to ${mb(last.heap)} MB`);
   } finally {
