@@ -620,27 +620,19 @@ impl Inference {
     }
 
     fn take_photos(&mut self, ctx: &egui::Context) {
-        // Files dropped on the window.
-        let dropped = ctx.input(|i| i.raw.dropped_files.clone());
-        for file in dropped {
+        // Files dropped on the window (on the web the page's own listeners read them into the inbox before
+        // eframe sees them: `crate::web::listen_for_dropped_files`).
+        #[cfg(not(target_arch = "wasm32"))]
+        for file in ctx.input(|i| i.raw.dropped_files.clone()) {
             let name =
                 file.path().file_name().map_or_else(|| "dropped file".to_owned(), |n| n.to_string_lossy().into_owned());
             // Refused above the app's limit before reading, like a picked file.
-            #[cfg(not(target_arch = "wasm32"))]
-            {
-                let arrived = if file.path().is_file() {
-                    crate::native_picker::read_bounded(file.path(), assets::MAX_FILE_BYTES).1
-                } else {
-                    file.bytes()
-                };
-                self.receive(name, arrived);
-            }
-            #[cfg(target_arch = "wasm32")]
-            match file.web_file() {
-                // The browser's handle: read like a picked or pasted file (its size checked first).
-                Some(web_file) => crate::web::read_file_into(web_file.clone(), ctx.clone(), self.inbox.clone()),
-                None => self.receive(name, Err("the browser handed over no file to read".to_owned())),
-            }
+            let arrived = if file.path().is_file() {
+                crate::native_picker::read_bounded(file.path(), assets::MAX_FILE_BYTES).1
+            } else {
+                file.bytes()
+            };
+            self.receive(name, arrived);
         }
         let arrived: Vec<_> = self.inbox.lock().map(|mut q| q.drain(..).collect()).unwrap_or_default();
         for (name, bytes) in arrived {

@@ -573,7 +573,6 @@ pub fn pick_image(ctx: &egui::Context, inbox: &crate::assets::Inbox) {
     input.click();
 }
 
-/// Images pasted anywhere on the page go to the photo inbox.
 /// Set when files were dropped on the page (the app opens the Run view).
 pub static DROPPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -620,6 +619,7 @@ pub fn listen_for_dropped_files(inbox: &crate::assets::Inbox) {
     drop.forget();
 }
 
+/// Images pasted anywhere on the page go to the photo inbox.
 pub fn listen_for_pasted_images(inbox: &crate::assets::Inbox) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
     let inbox = inbox.clone();

@@ -126,8 +126,7 @@ impl Lowered {
             if !in_place && (offset(node) != 0 || step.inputs.iter().any(|&x| offset(x) != 0)) {
                 return Err(EngineError::Internal(format!("node {}: a kernel without offsets reads a part", node.0)));
             }
-            let remapping = matches!(step.kind, StepKind::Conv(_) | StepKind::Concat | StepKind::Slice { .. });
-            if !remapping && step.inputs.iter().any(|&x| remap(x).is_some()) {
+            if !super::placement::reads_in_place(&step.kind) && step.inputs.iter().any(|&x| remap(x).is_some()) {
                 return Err(EngineError::Internal(format!("node {}: reads a shuffle that was not computed", node.0)));
             }
             let dispatches = match step.kind {
@@ -584,8 +583,8 @@ fn copy(from: Slot, src_offset: usize, to: Slot, dst_offset: usize, len: usize) 
 /// concatenation or slice.
 fn shuffled_copy(from: (Slot, usize), to: (Slot, usize), to_shape: Shape, r: Remap) -> Result<Dispatch, EngineError> {
     let len = to_shape.checked_numel().ok_or_else(|| EngineError::Internal("shuffle size".into()))?;
+    // The groups are the pipeline's constant.
     let p = Channels {
-        groups: w(r.groups),
         src_offset: w(from.1),
         dst_offset: w(to.1),
         base: w(r.base),

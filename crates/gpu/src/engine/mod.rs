@@ -225,13 +225,6 @@ impl GpuEngine {
     pub fn dispatches(&self, capture: &Capture) -> usize {
         self.inner.variant(capture).lowered.steps.iter().map(|s| s.dispatches.len()).sum()
     }
-
-    /// Dispatches of the channel-shuffle kernel in a run keeping `capture`: shuffles, and the parts of
-    /// fused shuffles copied into concatenations.
-    pub fn shuffle_dispatches(&self, capture: &Capture) -> usize {
-        let steps = &self.inner.variant(capture).lowered.steps;
-        steps.iter().flat_map(|s| &s.dispatches).filter(|d| d.key.entry == "shuffle").count()
-    }
 }
 
 impl convscope_engine::Engine for GpuEngine {

@@ -51,15 +51,10 @@ impl Remap {
     }
 }
 
-/// Whether a step of this kind reads its inputs at any element offset (the kernels with an input
-/// offset: convolutions; the copies of concatenations and slices).
-fn reads_in_place<C>(kind: &StepKind<C>) -> bool {
-    matches!(kind, StepKind::Conv(_) | StepKind::Concat | StepKind::Slice { .. })
-}
-
-/// Whether a step of this kind reads its inputs through a channel remap: convolutions, and the copies of
-/// concatenations and slices (the shuffle kernel with offsets).
-fn reads_remapped<C>(kind: &StepKind<C>) -> bool {
+/// Whether a step of this kind reads its inputs at any element offset and through a channel shuffle's
+/// remap (the kernels with an input offset and `SHUFFLE_GROUPS`: convolutions; the copies of
+/// concatenations and slices, which take a remapped part with the shuffle kernel).
+pub(crate) fn reads_in_place<C>(kind: &StepKind<C>) -> bool {
     matches!(kind, StepKind::Conv(_) | StepKind::Concat | StepKind::Slice { .. })
 }
 
@@ -146,7 +141,7 @@ pub(crate) fn place<C>(plan: &Plan<C>, remap_shuffles: bool) -> Placement {
         for (i, s) in steps.iter().enumerate() {
             let StepKind::Shuffle { groups } = s.kind else { continue };
             let Some(&x) = s.inputs.first() else { continue };
-            let readers_remap = consumers[i].iter().all(|&q| kind(q).is_some_and(reads_remapped));
+            let readers_remap = consumers[i].iter().all(|&q| kind(q).is_some_and(reads_in_place));
             if i != output && groups > 0 && readers_remap && x.0 < i {
                 shuffle[i] = Some(Remap { groups, channels: s.output.c, base: 0 });
             }
