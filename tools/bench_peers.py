@@ -6,6 +6,7 @@ tract-cli`; run from the repository root after `cargo build --release -p convsco
 
     /work/venv/torch/bin/python tools/bench_peers.py   # or any venv with torch, timm, onnxruntime
     /work/venv/torch/bin/python tools/bench_peers.py --export   # only the ONNX files (tools/bench_web)
+    /work/venv/torch/bin/python tools/bench_peers.py --no-avx512   # as on an AVX2-only CPU (below)
 
 For EfficientNet-Lite0 (timm tf_efficientnet_lite0, the zoo's structure; with the default pretrained
 weights where set-up has converted them, as `convscope bench` then uses them too) and MobileNetV2
@@ -13,16 +14,32 @@ weights where set-up has converted them, as `convscope bench` then uses them too
 (`tract <model.onnx> -O bench --allow-random-input`), and `convscope bench` with `--threads 1` and without.
 The one-thread timings of convscope and onnxruntime alternate over five rounds (medians of 50 runs
 each). Prints a Markdown table of median milliseconds and the ratios (onnxruntime's time over ours:
-above 1 we are faster; in brackets the range of the per-round ratios).
+above 1 we are faster; in brackets the range of the per-round ratios). tract's column is left out when
+`tract` is not on the PATH.
+
+`--no-avx512` measures the code paths of an AVX2-only CPU (most laptops) on a machine with AVX-512: the
+script runs itself again with `tools/no_avx512.c` preloaded (built with gcc into target/bench-peers/),
+which hides AVX-512, AVX-VNNI and AMX from CPUID in this process and every program it starts, so
+onnxruntime's MLAS and convscope both pick their AVX2 kernels. Needs Linux's CPUID faulting (`cpuid_fault`
+in /proc/cpuinfo). The processor is still the one it is (caches, clocks); a real AVX2 machine remains the
+final word.
 """
 
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+MASK = Path("target/bench-peers/no_avx512.so")
+if "--no-avx512" in sys.argv[1:] and os.environ.get("LD_PRELOAD") != str(MASK.resolve()):
+    # Before onnxruntime is imported: restart under the preloaded CPUID mask.
+    MASK.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", str(MASK), "tools/no_avx512.c"], check=True)
+    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "LD_PRELOAD": str(MASK.resolve())})
 
 import numpy as np
 import onnxruntime as ort
@@ -109,17 +126,28 @@ def convscope_ms(name, threads):
     return float(re.search(r"median ([0-9.]+) ms", out).group(1))
 
 
+def cpu():
+    """The processor's name and its vector extensions as this process sees them (CPUID, after any mask)."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    name = re.search(r"model name\s*:\s*(.*)", info)
+    # /proc/cpuinfo lists the hardware's flags; what programs see here is CPUID, masked or not.
+    seen = "AVX-512 hidden (tools/no_avx512.c)" if os.environ.get("LD_PRELOAD", "").endswith("no_avx512.so") else \
+        " ".join(f for f in ("avx2", "fma", "avx512f") if re.search(rf"\b{f}\b", info))
+    return f"{name.group(1) if name else 'unknown CPU'}, {os.cpu_count()} cores, {seen}"
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    if sys.argv[1:2] == ["--export"]:
+    args = [a for a in sys.argv[1:] if a != "--no-avx512"]
+    if args[:1] == ["--export"]:
         # Only the ONNX files, for tools/bench_web (onnxruntime-web in the browser).
-        for name in sys.argv[2:] or MODELS:
+        for name in args[1:] or MODELS:
             print(export(name))
         return
-    print(f"onnxruntime {ort.__version__}, torch {torch.__version__}, {os.cpu_count()} cores\n")
+    print(f"onnxruntime {ort.__version__}, torch {torch.__version__}; {cpu()}\n")
     print("| model | convscope 1 thread | onnxruntime 1 thread | ratio | tract | ratio | convscope all cores | onnxruntime all cores |")
     print("|---|---|---|---|---|---|---|---|")
-    for name in sys.argv[1:] or MODELS:
+    for name in args or MODELS:
         path = export(name)
         one, every = ort_session(path, 1), ort_session(path, 0)
         # One-thread timings interleaved round by round, so the VM's drift hits both sides alike; the
@@ -129,9 +157,9 @@ def main():
         ort1 = statistics.median(r[1] for r in rounds)
         ratios = sorted(o / c for c, o in rounds)
         ours, ort_all = convscope_ms(name, 0), ort_ms(every)
-        tr = tract_ms(path)
+        tr = f"{(t := tract_ms(path)):.1f} ms | {t / ours1:.2f}×" if shutil.which("tract") else "– | –"
         print(f"| {name} | {ours1:.2f} ms | {ort1:.2f} ms | {ort1 / ours1:.2f}× ({ratios[0]:.2f}–{ratios[-1]:.2f}) "
-              f"| {tr:.1f} ms | {tr / ours1:.2f}× | {ours:.1f} ms | {ort_all:.1f} ms |")
+              f"| {tr} | {ours:.1f} ms | {ort_all:.1f} ms |")
 
 
 if __name__ == "__main__":

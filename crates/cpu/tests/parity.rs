@@ -286,3 +286,32 @@ fn channels_last_chains_give_the_maps_of_the_channels_first_engine() {
         }
     }
 }
+
+/// Runs on several threads at once share rayon's pool, and each keeps helpers awake on it
+/// (`help_until` in lib.rs): eight concurrent two- and three-thread runs, each started from its own
+/// thread, all finish (a helper spinning above a run it waits for would hang here, so the test fails
+/// after a minute instead) and all give the one-thread logits.
+#[test]
+fn concurrent_runs_on_the_shared_pool_all_finish_with_the_same_result() {
+    let entry = convscope_zoo::find("mobilenet_v2").expect("zoo");
+    let graph = entry.build(&Variant { resolution: 96, ..entry.default }).expect("builds");
+    let engine = Engine::new(&graph, &synthetic::init(&graph, 3)).expect("plan");
+    let input = || Tensor::new(Shape::map(3, 96, 96), synthetic::unit_values(3, "input", 3 * 96 * 96)).expect("input");
+    let want = engine.clone().with_threads(1).run(input(), Capture::Output).expect("one thread").output.data;
+    let (sender, results) = std::sync::mpsc::channel();
+    for i in 0..8 {
+        let (engine, sender) = (engine.clone().with_threads(2 + i % 2), sender.clone());
+        std::thread::spawn(move || {
+            let runs: Vec<_> = (0..5).map(|_| engine.run(input(), Capture::Output).map(|o| o.output.data)).collect();
+            sender.send(runs).expect("the test waits");
+        });
+    }
+    for _ in 0..8 {
+        let runs = results.recv_timeout(std::time::Duration::from_secs(60)).expect("every concurrent run finishes");
+        for logits in runs {
+            let logits = logits.expect("runs");
+            let worst = want.iter().zip(logits.iter()).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            assert!(worst <= 1e-5, "a concurrent run's logits differ by {worst}");
+        }
+    }
+}
