@@ -1,9 +1,10 @@
 //! Pointwise convolutions as GEMMs with CHW or HWC operands (EfficientNet-Lite0's shapes, one thread),
 //! through the engine's own `sgemm_strided`; `-wT` with the weights column-major (what the engine does
 //! for GEMMs writing HWC). `epilogue` adds what the engine does after such a GEMM (bias and ReLU6 over
-//! the HWC output), `own` is the AVX-512 kernel that does it all in registers and `panels` the same
+//! the HWC output), `own` is the register-tile kernel that does it all in registers (AVX-512, or AVX2
+//! where the CPU lacks AVX-512: preload tools/no_avx512.c to bench that one) and `panels` the same
 //! kernel on 7² maps with its weights in 48-channel panels
-//! (`kernels/pointwise_hwc_avx512.rs`), on the shapes it takes. `cargo bench -p convscope-cpu --bench
+//! (`kernels/pointwise_hwc.rs`), on the shapes it takes. `cargo bench -p convscope-cpu --bench
 //! pointwise_layout`.
 
 #[global_allocator]
@@ -65,7 +66,7 @@ fn benches(c: &mut Criterion) {
             });
             #[cfg(target_arch = "x86_64")]
             {
-                use convscope_cpu::kernels::pointwise_hwc_avx512 as own;
+                use convscope_cpu::kernels::pointwise_hwc as own;
                 let p = own::Pointwise { m, k, n, x: &b, x_strides: bs, bias: Some(&bias), activation: relu6 };
                 if own::panels_pay(k, m, n, relu6) {
                     let panels = own::to_panels(&a, m, k);

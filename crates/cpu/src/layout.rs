@@ -274,11 +274,11 @@ fn to_column_major(c: &mut ConvStep) {
 }
 
 /// Column-major weights of a pointwise convolution over a 7² map (7 to 49 pixels in sevens) that the
-/// GEMM crate would compute go into 48-channel panels for the AVX-512 panel kernel
-/// (`pointwise_hwc_avx512::pointwise_panels_uninit`).
+/// GEMM crate would compute go into 48-channel panels for the panel kernel (AVX-512 or AVX2)
+/// (`pointwise_hwc::pointwise_panels_uninit`).
 #[cfg(target_arch = "x86_64")]
 fn to_panels_if_they_pay(c: &mut ConvStep) {
-    use crate::kernels::pointwise_hwc_avx512::{panels_pay, to_panels};
+    use crate::kernels::pointwise_hwc::{panels_pay, to_panels};
     let (m, k) = (c.conv.out_channels, c.conv.in_channels * c.conv.kernel[0] * c.conv.kernel[1]);
     if c.method == Method::Pointwise && c.conv.groups == 1 && panels_pay(k, m, c.output.h * c.output.w, c.activation) {
         c.weight = to_panels(&c.weight, m, k);

@@ -210,13 +210,16 @@ fn threads_split_channels_without_changing_the_result() {
 /// Inverted-residual trunks run channels-last (`layout.rs`): GEMMs reading and writing HWC, residual
 /// sums in HWC, global pools reading HWC, the HWC depthwise kernel (HWC in and out, transposing a CHW input or output on small
 /// maps). Every captured map, handed out CHW, equals the all-CHW engine's up to float rounding (other
-/// kernels sum in another order), on one thread and on three.
+/// kernels sum in another order), on one thread and on three: within 1e-4 × the map's largest magnitude,
+/// the bound of the PyTorch comparisons above. Measured worst: below 1e-5 with the AVX-512 kernels,
+/// 1.14e-5 with the AVX2 ones (GhostNet's `blocks.8.3.se.conv_expand`, 40 layers deep); a layout
+/// mistake puts values in the wrong place, an error of the order of the values themselves.
 #[test]
 fn channels_last_chains_give_the_maps_of_the_channels_first_engine() {
     use convscope_cpu::StepKind;
     use convscope_cpu::kernels::conv::Method;
     // MobileNetV2 at 224² ends on 7² maps, whose wide pointwise convolutions take 48-channel weight
-    // panels where the CPU has AVX-512 (`pointwise_hwc_avx512.rs`).
+    // panels where the CPU has AVX-512 or AVX2 (`pointwise_hwc.rs`).
     let models = [
         ("efficientnet_lite0", 160),
         ("mobilenet_v2", 160),
@@ -264,7 +267,7 @@ fn channels_last_chains_give_the_maps_of_the_channels_first_engine() {
             });
             assert!(pool_reads_hwc, "{id}: the head's global pool reading HWC");
             #[cfg(target_arch = "x86_64")]
-            if resolution == 224 && std::is_x86_feature_detected!("avx512f") {
+            if resolution == 224 && convscope_cpu::kernels::pointwise_hwc::Isa::detect().is_some() {
                 assert!(convs.iter().any(|c| c.weight_panels), "{id}: 7² pointwise convolutions on weight panels");
             }
         }
@@ -281,7 +284,7 @@ fn channels_last_chains_give_the_maps_of_the_channels_first_engine() {
                 let worst = a.data.iter().zip(b.data.iter()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
                 let max = a.data.iter().fold(0.0f32, |m, v| m.max(v.abs()));
                 let name = &graph.nodes[i].name;
-                assert!(worst <= 1e-5 * max.max(1.0), "{id}, {threads} threads: {name} differs by {worst} (max {max})");
+                assert!(worst <= 1e-4 * max.max(1.0), "{id}, {threads} threads: {name} differs by {worst} (max {max})");
             }
         }
     }

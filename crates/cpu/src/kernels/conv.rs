@@ -114,7 +114,7 @@ pub struct ConvStep {
     pub output_hwc: bool,
     /// `weight` is stored column-major, `[in·kh·kw, out]` (GEMMs writing HWC, see `layout.rs`).
     pub weight_column_major: bool,
-    /// `weight` is stored in 48-channel panels (`pointwise_hwc_avx512::to_panels`; pointwise
+    /// `weight` is stored in 48-channel panels (`pointwise_hwc::to_panels`; pointwise
     /// convolutions writing HWC over 7² maps, see `layout.rs`).
     pub weight_panels: bool,
 }
@@ -137,8 +137,8 @@ impl ConvStep {
     }
 
     /// Whether [`ConvStep::run_filling`] computes this convolution: a pointwise or im2col convolution
-    /// writing HWC with column-major weights, of a shape and activation the AVX-512 pointwise kernel
-    /// takes (`pointwise_hwc_avx512.rs`), on a CPU that has it. That kernel stores every value of its
+    /// writing HWC with column-major weights, of a shape and activation the pointwise kernel takes
+    /// (`pointwise_hwc.rs`), on a CPU with AVX-512 or AVX2. That kernel stores every value of its
     /// output, so the engine hands it an unzeroed buffer (zeroing the 1–5 MB maps of Lite0's first
     /// blocks cost 1.5–1.8% of a run on a Zen 4).
     pub fn fills(&self) -> bool {
@@ -150,8 +150,7 @@ impl ConvStep {
                 && c.groups == 1
                 && self.output_hwc
                 && (self.weight_panels
-                    || self.weight_column_major
-                        && super::pointwise_hwc_avx512::handles(k, c.out_channels, self.activation))
+                    || self.weight_column_major && super::pointwise_hwc::handles(k, c.out_channels, self.activation))
         }
         #[cfg(not(target_arch = "x86_64"))]
         false
@@ -185,12 +184,11 @@ impl ConvStep {
         for_each_part(out, columns * m, parts, |part, chunk| {
             let (n0, n) = (part * columns, chunk.len() / m.max(1));
             let b = &b[n0 * b_strides.column..];
-            let p =
-                super::pointwise_hwc_avx512::Pointwise { m, k, n, x: b, x_strides: b_strides, bias, activation: act };
+            let p = super::pointwise_hwc::Pointwise { m, k, n, x: b, x_strides: b_strides, bias, activation: act };
             if self.weight_panels {
-                super::pointwise_hwc_avx512::pointwise_panels_uninit(&p, &self.weight, chunk);
+                super::pointwise_hwc::pointwise_panels_uninit(&p, &self.weight, chunk);
             } else {
-                super::pointwise_hwc_avx512::pointwise_uninit(&p, &self.weight, chunk);
+                super::pointwise_hwc::pointwise_uninit(&p, &self.weight, chunk);
             }
             Ok(())
         })
@@ -256,12 +254,7 @@ impl ConvStep {
                 if self.fills() {
                     // SAFETY: `run_filling` writes only computed values into `out`.
                     #[allow(unsafe_code)]
-                    return self.run_filling(
-                        x,
-                        unsafe { super::pointwise_hwc_avx512::as_uninit(out) },
-                        scratch,
-                        threads,
-                    );
+                    return self.run_filling(x, unsafe { super::pointwise_hwc::as_uninit(out) }, scratch, threads);
                 }
                 let (b, b_strides) = self.gemm_operand(x, scratch);
                 let m = c.out_channels;

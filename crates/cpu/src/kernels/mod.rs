@@ -11,7 +11,11 @@ pub mod direct;
 pub mod elementwise;
 pub mod gemm;
 #[cfg(target_arch = "x86_64")]
-pub mod pointwise_hwc_avx512;
+pub mod pointwise_hwc;
+#[cfg(target_arch = "x86_64")]
+mod pointwise_hwc_avx2;
+#[cfg(target_arch = "x86_64")]
+mod pointwise_hwc_avx512;
 pub mod pool;
 #[cfg(target_arch = "x86_64")]
 pub mod stem_avx512;
