@@ -1,6 +1,7 @@
 //! The two depthwise kernels on EfficientNet-Lite0's depthwise layers (224² input, one thread): the
 //! CHW phase-plane kernel (`direct.rs`) and the channels-last one (`depthwise_hwc.rs`: `hwc` is what the
-//! engine runs — AVX-512 intrinsics where the CPU has them —, `hwc-portable` the autovectorized kernel).
+//! engine runs — AVX-512 intrinsics where the CPU has them —, `hwc-avx2` what CPUs without AVX-512 run —
+//! AVX2 intrinsics for "same" 3×3/5×5 layers —, `hwc-portable` the autovectorized kernel).
 //! `cargo bench -p convscope-cpu --bench depthwise`.
 
 #[global_allocator]
@@ -93,7 +94,9 @@ fn benches(c: &mut Criterion) {
                 });
             });
         }
-        for (label, kernel) in [("hwc", Kernel::Fastest), ("hwc-portable", Kernel::Portable)] {
+        for (label, kernel) in
+            [("hwc", Kernel::Fastest), ("hwc-avx2", Kernel::Avx2), ("hwc-portable", Kernel::Portable)]
+        {
             c.bench_function(&format!("{label} {name}"), |bench| {
                 bench.iter(|| {
                     let x = black_box(&x);

@@ -11,7 +11,8 @@
 //!
 //! Where the CPU has AVX-512F the same loop nest runs as intrinsics (`depthwise_hwc_avx512.rs`, which
 //! also keeps pixel groups whole at the edges); this portable kernel is compiled for AVX-512 and AVX2+FMA
-//! too and chosen at run time, and is the simd128 kernel on the web.
+//! too and chosen at run time, and is the simd128 kernel on the web. Where the CPU has AVX2 but not
+//! AVX-512, "same" 3×3 and 5×5 layers run `depthwise_hwc_avx2.rs` instead.
 
 #![allow(clippy::indexing_slicing)]
 
@@ -48,8 +49,12 @@ pub fn taps_major(weight: &[f32], channels: usize, taps: usize) -> Vec<f32> {
 /// Which form of the kernel [`depthwise_hwc`] runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kernel {
-    /// The AVX-512 kernel (`depthwise_hwc_avx512.rs`) where the CPU has AVX-512F, else the portable one.
+    /// The AVX-512 kernel (`depthwise_hwc_avx512.rs`) where the CPU has AVX-512F, else [`Kernel::Avx2`].
     Fastest,
+    /// What a CPU without AVX-512 runs: "same" 3×3 and 5×5 layers on the AVX2 kernel
+    /// (`depthwise_hwc_avx2.rs`) where the CPU has AVX2 and FMA, everything else on the portable one;
+    /// tested and benchmarked on AVX-512 CPUs too.
+    Avx2,
     /// The portable kernel whatever the CPU: the web build's kernel, tested and benchmarked natively.
     Portable,
 }
@@ -71,7 +76,7 @@ pub fn depthwise_hwc(
 ) -> Result<(), EngineError> {
     let g = checked(c, input, output, weight, bias, x, out, &rows)?;
     #[cfg(target_arch = "x86_64")]
-    if kernel == Kernel::Fastest && std::is_x86_feature_detected!("avx512f") {
+    {
         let k = g.kernel[0];
         let same = (k == 3 || k == 5)
             && g.kernel == [k, k]
@@ -80,17 +85,37 @@ pub fn depthwise_hwc(
             && g.output.w == g.input.w
             && g.output.w >= SAME_MIN_WIDTH
             && matches!(activation, None | Some(Activation::Relu | Activation::Relu6));
-        // SAFETY: AVX-512F is there, and `checked` checked the lengths the kernels rely on; the "same"
-        // kernel's shape conditions were just tested.
-        #[allow(unsafe_code)]
-        unsafe {
-            match (same, k) {
-                (true, 3) => super::depthwise_hwc_avx512::rows_same_3x3(&g, x, weight, bias, activation, out, rows),
-                (true, _) => super::depthwise_hwc_avx512::rows_same::<5>(&g, x, weight, bias, activation, out, rows),
-                _ => super::depthwise_hwc_avx512::rows_of(&g, x, weight, bias, activation, out, rows),
-            }
-        };
-        return Ok(());
+        if kernel == Kernel::Fastest && std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: AVX-512F is there, and `checked` checked the lengths the kernels rely on; the "same"
+            // kernel's shape conditions were just tested.
+            #[allow(unsafe_code)]
+            unsafe {
+                match (same, k) {
+                    (true, 3) => super::depthwise_hwc_avx512::rows_same_3x3(&g, x, weight, bias, activation, out, rows),
+                    (true, _) => {
+                        super::depthwise_hwc_avx512::rows_same::<5>(&g, x, weight, bias, activation, out, rows)
+                    }
+                    _ => super::depthwise_hwc_avx512::rows_of(&g, x, weight, bias, activation, out, rows),
+                }
+            };
+            return Ok(());
+        }
+        if kernel != Kernel::Portable
+            && same
+            && std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: AVX2 and FMA are there, `checked` checked the lengths, channels are a multiple of
+            // 16 (`supports`), and the "same" shape conditions were just tested.
+            #[allow(unsafe_code)]
+            unsafe {
+                match k {
+                    3 => super::depthwise_hwc_avx2::rows_same::<3>(&g, x, weight, bias, activation, out, rows),
+                    _ => super::depthwise_hwc_avx2::rows_same::<5>(&g, x, weight, bias, activation, out, rows),
+                }
+            };
+            return Ok(());
+        }
     }
     let _ = kernel;
     portable(&g, x, weight, bias, activation, out, rows);
@@ -437,7 +462,8 @@ mod tests {
             (32, [5, 3], [2, 1], Padding::symmetric(2, 1), [10, 17]),
             (16, [1, 1], [1, 1], Padding::uniform(0), [4, 11]),
             // 3×3 and 5×5 "same" maps at least 14 wide take `rows_same_3x3` and `rows_same::<5>` on
-            // AVX-512 CPUs, unless the activation is one they leave to `rows_of` (h-swish here).
+            // AVX-512 CPUs and `depthwise_hwc_avx2::rows_same` on AVX2 ones, unless the activation is
+            // one they leave to the general kernels (h-swish here).
             (32, [3, 3], [1, 1], Padding::uniform(1), [6, 40]),
             (48, [3, 3], [1, 1], Padding::uniform(1), [5, 14]),
             (32, [5, 5], [1, 1], Padding::uniform(2), [6, 20]),
@@ -466,8 +492,9 @@ mod tests {
             to_hwc(&x, input, &mut x_hwc);
             let taps = taps_major(&weight, ch, kernel[0] * kernel[1]);
             let split = oh / 2;
-            // The dispatching entry (AVX-512 on CPUs that have it) and the portable kernel.
-            for kernel in [Kernel::Fastest, Kernel::Portable] {
+            // The dispatching entry (AVX-512 on CPUs that have it), what CPUs without it run (the AVX2
+            // "same" kernel where it applies), and the portable kernel.
+            for kernel in [Kernel::Fastest, Kernel::Avx2, Kernel::Portable] {
                 let mut got_hwc = vec![f32::NAN; want.len()];
                 let (top_rows, bottom_rows) = got_hwc.split_at_mut(split * ow * ch);
                 depthwise_hwc(kernel, &c, input, output, &taps, &bias, activation, &x_hwc, top_rows, 0..split)

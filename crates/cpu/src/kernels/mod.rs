@@ -6,6 +6,8 @@ pub mod conv;
 pub mod depthwise_chw_avx512;
 pub mod depthwise_hwc;
 #[cfg(target_arch = "x86_64")]
+mod depthwise_hwc_avx2;
+#[cfg(target_arch = "x86_64")]
 mod depthwise_hwc_avx512;
 pub mod direct;
 pub mod elementwise;
