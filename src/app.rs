@@ -500,7 +500,7 @@ impl eframe::App for ConvscopeApp {
             self.page.report(&self.status);
             self.page.report_link(&self.link());
             self.page.report_result(&self.inference);
-            self.page.report_message(self.inference.message.as_deref());
+            self.page.report_message(self.inference.message.as_ref());
             let insight = match self.tab {
                 Tab::Ghost => self.ghost_lab.summary.as_deref(),
                 Tab::Shuffle => self.shuffle_lab.summary.as_deref(),

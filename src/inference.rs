@@ -126,6 +126,49 @@ struct CachedEngine {
 /// How many engines [`Inference`] keeps, the most recently used first (two models on both engines).
 const ENGINES_KEPT: usize = 4;
 
+/// What the page says about the latest file or run, and how much it matters: shown under the photo
+/// controls in the colour of its kind, and on the page's root as `data-message` and `data-message-kind`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub text: String,
+    pub kind: MessageKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {
+    /// Something was refused or failed.
+    Error,
+    /// It worked, with a caveat to see (a truncated or reduced photo, a result from the CPU fallback).
+    Warning,
+    /// Progress or a confirmation.
+    Info,
+}
+
+impl Message {
+    pub fn error(text: impl Into<String>) -> Self {
+        Self { text: text.into(), kind: MessageKind::Error }
+    }
+
+    pub fn warning(text: impl Into<String>) -> Self {
+        Self { text: text.into(), kind: MessageKind::Warning }
+    }
+
+    pub fn info(text: impl Into<String>) -> Self {
+        Self { text: text.into(), kind: MessageKind::Info }
+    }
+}
+
+impl MessageKind {
+    /// Its name in `data-message-kind`.
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageKind::Error => "error",
+            MessageKind::Warning => "warning",
+            MessageKind::Info => "info",
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Inference {
     pub inbox: Inbox,
@@ -136,8 +179,9 @@ pub struct Inference {
     photo_generation: u64,
     /// The network's view of the photo for the current model, and its texture.
     pub prepared: Option<(ModelKey, u64, Prepared, Option<egui::TextureHandle>)>,
-    /// The last problem to show (a bad file, weights that failed to load).
-    pub message: Option<String>,
+    /// What to say about the latest file or run: a problem (a bad file, weights that failed to load), a
+    /// caveat (a truncated photo, a CPU fallback) or progress.
+    pub message: Option<Message>,
     pretrained: HashMap<&'static str, PretrainedState>,
     running: Option<Running>,
     pub result: Option<RunResult>,
@@ -260,7 +304,7 @@ impl Inference {
         }
         if self.result.as_ref().is_some_and(|r| r.backend() == Backend::Gpu) {
             self.result = None;
-            self.message = Some(format!("{why}: computing again on the CPU"));
+            self.message = Some(Message::warning(format!("{why}: computing again on the CPU")));
             self.lost_gpu = Some(why);
         }
     }
@@ -299,7 +343,7 @@ impl Inference {
             let input = match Tensor::new(model.graph.input_shape(), prepared.chw.clone()) {
                 Ok(t) => t,
                 Err(e) => {
-                    self.message = Some(format!("this model's input is not a 3-channel image: {e}"));
+                    self.message = Some(Message::error(format!("this model's input is not a 3-channel image: {e}")));
                     self.result = None;
                     return;
                 }
@@ -341,7 +385,7 @@ impl Inference {
                     })
                 }
                 Err(e) => {
-                    self.message = Some(format!("cannot run {}: {e}", entry.id));
+                    self.message = Some(Message::error(format!("cannot run {}: {e}", entry.id)));
                     return;
                 }
             }
@@ -374,7 +418,7 @@ impl Inference {
                 return;
             }
             Err(e) => {
-                self.message = Some(format!("the run failed: {e}"));
+                self.message = Some(Message::error(format!("the run failed: {e}")));
                 self.running = None;
                 return;
             }
@@ -422,7 +466,7 @@ impl Inference {
                 }
                 self.result = Some(result);
             }
-            Err(e) => self.message = Some(format!("the run failed: {e}")),
+            Err(e) => self.message = Some(Message::error(format!("the run failed: {e}"))),
         }
         ctx.request_repaint();
     }
@@ -445,7 +489,8 @@ impl Inference {
                 self.bound.as_ref().filter(|(k, ..)| *k == running.key).map(|(_, g, b, _)| (g.clone(), Rc::clone(b)))
             })
         else {
-            self.message = Some(format!("{why}, and the CPU engine cannot run it: its weights are gone"));
+            self.message =
+                Some(Message::error(format!("{why}, and the CPU engine cannot run it: its weights are gone")));
             return;
         };
         let built = || -> Result<Rc<dyn Engine>, String> {
@@ -454,12 +499,12 @@ impl Inference {
         let cpu = match cached.map_or_else(built, Ok) {
             Ok(cpu) => cpu,
             Err(e) => {
-                self.message = Some(format!("{why}, and the CPU engine cannot run it: {e}"));
+                self.message = Some(Message::error(format!("{why}, and the CPU engine cannot run it: {e}")));
                 return;
             }
         };
         self.cache(&running.key.clone(), Backend::Cpu, &cpu, &running.weights.clone(), &graph, &bound);
-        self.message = Some(format!("{why}: the result below is from the CPU engine"));
+        self.message = Some(Message::warning(format!("{why}: the result below is from the CPU engine")));
         match cpu.start(running.input.clone(), running.capture.clone()) {
             Ok(run) => {
                 self.running = Some(Running {
@@ -472,7 +517,7 @@ impl Inference {
                     ..running
                 })
             }
-            Err(e) => self.message = Some(format!("{why}, and the CPU engine cannot run it: {e}")),
+            Err(e) => self.message = Some(Message::error(format!("{why}, and the CPU engine cannot run it: {e}"))),
         }
     }
 
@@ -520,7 +565,7 @@ impl Inference {
                 Some((engine, label, fallback))
             }
             Err(e) => {
-                self.message = Some(format!("cannot run {}: {e}", entry.id));
+                self.message = Some(Message::error(format!("cannot run {}: {e}", entry.id)));
                 None
             }
         }
@@ -574,7 +619,8 @@ impl Inference {
                     label = WeightsLabel::File(name.clone());
                 }
                 Err(report) => {
-                    self.message = Some(format!("{name} does not fit this variant of {id}: {}", report.summary()));
+                    self.message =
+                        Some(Message::error(format!("{name} does not fit this variant of {id}: {}", report.summary())));
                 }
             }
         }
@@ -644,7 +690,7 @@ impl Inference {
         for (name, photo) in decoded {
             match photo {
                 Ok(photo) => self.show_photo(name, photo),
-                Err(e) => self.message = Some(format!("{name}: {e}")),
+                Err(e) => self.message = Some(Message::error(format!("{name}: {e}"))),
             }
         }
         let mut still = Vec::new();
@@ -669,7 +715,8 @@ impl Inference {
         let header = bytes.as_ref().ok().and_then(|b| convscope_input::header(b).ok());
         match (header, bytes) {
             (Some(header), Ok(bytes)) if header.pixels() > crate::web::BROWSER_DECODE_PIXELS => {
-                self.message = Some(format!("{name}: decoding the {} × {} photo…", header.width, header.height));
+                self.message =
+                    Some(Message::info(format!("{name}: decoding the {} × {} photo…", header.width, header.height)));
                 crate::web::decode_in_browser(name, bytes, header, ctx.clone(), self.decoded.clone());
                 None
             }
@@ -683,7 +730,7 @@ impl Inference {
         let bytes = match bytes {
             Ok(b) => b,
             Err(e) => {
-                self.message = Some(format!("{name}: {e}"));
+                self.message = Some(Message::error(format!("{name}: {e}")));
                 return;
             }
         };
@@ -696,13 +743,13 @@ impl Inference {
         }
         match decoded.map_err(|e| e.to_string()) {
             Ok(photo) => self.show_photo(name, photo),
-            Err(e) => self.message = Some(format!("{name}: {e}")),
+            Err(e) => self.message = Some(Message::error(format!("{name}: {e}"))),
         }
     }
 
     /// A decoded photo becomes the one the networks run on.
     fn show_photo(&mut self, name: String, photo: Photo) {
-        self.message = photo.warning.as_ref().map(|w| format!("{name}: {w}"));
+        self.message = photo.warning.as_ref().map(|w| Message::warning(format!("{name}: {w}")));
         self.photo = Some((name, photo));
         self.photo_generation += 1;
         self.running = None;
@@ -724,19 +771,19 @@ impl Inference {
         let checkpoint = match Checkpoint::from_bytes(bytes) {
             Ok(c) => c,
             Err(e) => {
-                self.message = Some(format!("{name}: {e}"));
+                self.message = Some(Message::error(format!("{name}: {e}")));
                 return;
             }
         };
         let ranked = convscope_zoo::fit::rank(&checkpoint.shapes(), bind::needs);
         match ranked.first() {
             Some(best) if best.is_exact() => {
-                self.message = Some(format!(
+                self.message = Some(Message::info(format!(
                     "{name}: {} tensors ({}), fits {} — running it with these weights",
                     checkpoint.tensors.len(),
                     checkpoint.format.name(),
                     best.describe()
-                ));
+                )));
                 self.checkpoint = Some((name, Arc::new(checkpoint), best.id));
                 self.switch_to = Some((best.id, best.variant));
                 self.result = None;
@@ -746,15 +793,15 @@ impl Inference {
                 self.bound = None;
             }
             Some(best) => {
-                self.message = Some(format!(
+                self.message = Some(Message::error(format!(
                     "{name} fits no zoo model exactly; the closest is {} ({} missing, {} unexpected, {} of another shape)",
                     best.describe(),
                     best.missing,
                     best.unexpected,
                     best.mismatched
-                ));
+                )));
             }
-            None => self.message = Some(format!("{name}: no zoo model to compare with")),
+            None => self.message = Some(Message::error(format!("{name}: no zoo model to compare with"))),
         }
     }
 }

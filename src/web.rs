@@ -243,7 +243,7 @@ pub struct PageReport {
     last_link: String,
     last_result: Option<u64>,
     last_insight: Option<String>,
-    last_message: Option<String>,
+    last_message: Option<crate::inference::Message>,
 }
 
 impl PageReport {
@@ -335,17 +335,23 @@ impl PageReport {
         self.last_insight = insight.map(str::to_owned);
     }
 
-    /// `data-message`: the message the page shows about the latest file or run (a refused photo or
-    /// checkpoint says why here and on screen).
-    pub fn report_message(&mut self, message: Option<&str>) {
-        if self.last_message.as_deref() == message {
+    /// `data-message` and `data-message-kind` (`error`, `warning`, `info`): the message the page shows
+    /// about the latest file or run (a refused photo or checkpoint says why here and on screen).
+    pub fn report_message(&mut self, message: Option<&crate::inference::Message>) {
+        if self.last_message.as_ref() == message {
             return;
         }
         match message {
-            Some(text) => set_root_attribute("data-message", text),
-            None => remove_root_attribute("data-message"),
+            Some(m) => {
+                set_root_attribute("data-message", &m.text);
+                set_root_attribute("data-message-kind", m.kind.name());
+            }
+            None => {
+                remove_root_attribute("data-message");
+                remove_root_attribute("data-message-kind");
+            }
         }
-        self.last_message = message.map(str::to_owned);
+        self.last_message = message.cloned();
     }
 
     pub fn report_link(&mut self, link: &str) {

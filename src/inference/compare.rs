@@ -71,7 +71,7 @@ impl Inference {
             let graph = match entry.build_default() {
                 Ok(g) => g,
                 Err(e) => {
-                    self.message = Some(format!("cannot compare {id}: {e}"));
+                    self.message = Some(Message::error(format!("cannot compare {id}: {e}")));
                     self.compare_queue.remove(0);
                     return;
                 }
@@ -91,7 +91,7 @@ impl Inference {
             match started {
                 Ok(run) => self.comparing = Some(Comparing { id, photo: generation, run, weights, busy_ms: 0.0 }),
                 Err(e) => {
-                    self.message = Some(format!("cannot compare {id}: {e}"));
+                    self.message = Some(Message::error(format!("cannot compare {id}: {e}")));
                     return;
                 }
             }
@@ -118,11 +118,11 @@ impl Inference {
                             weights: done.weights,
                         });
                     }
-                    Err(e) => self.message = Some(format!("comparing {}: {e}", done.id)),
+                    Err(e) => self.message = Some(Message::error(format!("comparing {}: {e}", done.id))),
                 }
             }
             Err(e) => {
-                self.message = Some(format!("comparing {}: {e}", comparing.id));
+                self.message = Some(Message::error(format!("comparing {}: {e}", comparing.id)));
                 self.comparing = None;
             }
         }

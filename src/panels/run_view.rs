@@ -6,7 +6,7 @@ use convscope_graph::NodeId;
 
 use super::feature_maps::{MapsState, Scaling, feature_maps_ui};
 use crate::colormap::Colormap;
-use crate::inference::{Inference, RunResult, SAMPLES, WeightsLabel};
+use crate::inference::{Inference, MessageKind, RunResult, SAMPLES, WeightsLabel};
 use crate::model_view::ModelView;
 
 /// Width of the photo, guesses and timing column; the maps take the rest.
@@ -52,7 +52,12 @@ pub fn run_view_ui(
     });
     engine_switch_ui(ui, inference);
     if let Some(message) = &inference.message {
-        ui.colored_label(ui.visuals().error_fg_color, message);
+        let colour = match message.kind {
+            MessageKind::Error => ui.visuals().error_fg_color,
+            MessageKind::Warning => ui.visuals().warn_fg_color,
+            MessageKind::Info => ui.visuals().text_color(),
+        };
+        ui.colored_label(colour, &message.text);
     }
     ui.separator();
     let Some((name, _)) = &inference.photo else {

@@ -53,6 +53,8 @@ test('bad files dropped on the page are refused with the reason, and a good phot
           assert.fail(`${name}: expected a message with ${JSON.stringify(expected)}, the page says ${JSON.stringify(shown)}`);
         }
         seen.push(await page.evaluate(() => document.documentElement.dataset.message));
+        assert.equal(await page.evaluate(() => document.documentElement.dataset.messageKind), 'error',
+          `${name}: a refused file is shown as an error`);
         if (name === 'bomb.png') {
           await writeFile(join(artifacts, 'bad-input-message.png'), await page.screenshot());
         }
