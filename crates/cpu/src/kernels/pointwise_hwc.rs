@@ -16,7 +16,8 @@
 //!
 //! A third shape: the wide convolutions over 7² maps (49 pixels leave one over in the crate's blocks of
 //! 4–6 and in this kernel's 48-pixel tiles). There the weights are stored in 48-channel panels
-//! ([`to_panels`], chosen in `layout.rs`) and [`pointwise_panels_uninit`] sums groups of 7 pixels.
+//! ([`to_panels`], chosen in `layout.rs`) and [`pointwise_panels_uninit`] sums groups of 7 pixels (6 with
+//! AVX2, the last group overlapping the one before).
 //! Every entry stores every value of its output, so the engine hands the `_uninit` ones unzeroed buffers.
 //!
 //! With AVX2 (16 registers of 8 lanes, against 32 of 16) the tiles are 2 vectors × 6 pixels (12 sums,
@@ -193,7 +194,8 @@ pub const PANEL: usize = 48;
 /// a wide and deep one (more than 48 inputs and 80 output channels) over a map of 7 to 49 pixels in
 /// sevens (Lite0's and MobileNetV2's last stages), where the weights of each 48-channel block are one
 /// contiguous panel however cold, and with AVX-512 7 pixels × 3 vectors fill the registers with nothing
-/// left over. (With AVX2 the panels measured 0.95–1.2× the crate, 1.05–1.15× the column-major kernel.)
+/// left over. (With AVX2, 2 vectors × 6 pixels, the panels measured 1.02–1.11× the crate plus its epilogue on
+/// Lite0's 7² shapes in the `pointwise_layout` bench.)
 pub fn panels_pay(k: usize, m: usize, n: usize, activation: Option<Activation>) -> bool {
     sevens(n) && !short_or_narrow(k, m) && activation_in_registers(activation) && Isa::detect().is_some()
 }
