@@ -107,10 +107,11 @@ pub(super) unsafe fn rows_same<const K: usize>(
     }
 }
 
-/// ReLU and ReLU6 applied in registers; the entry point sends no other activation here.
+/// ReLU and ReLU6 applied in registers (the AVX2 kernels' epilogue); any other activation is left to the
+/// caller.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-fn relu_in_registers(v: __m256, activation: Option<Activation>) -> __m256 {
+pub(super) fn relu_in_registers(v: __m256, activation: Option<Activation>) -> __m256 {
     match activation {
         Some(Activation::Relu) => _mm256_max_ps(v, _mm256_setzero_ps()),
         Some(Activation::Relu6) => _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), _mm256_set1_ps(6.0)),

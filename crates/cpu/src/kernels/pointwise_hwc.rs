@@ -50,13 +50,7 @@ pub enum Isa {
 impl Isa {
     /// The widest this CPU has, if any.
     pub fn detect() -> Option<Isa> {
-        if std::is_x86_feature_detected!("avx512f") {
-            Some(Isa::Avx512)
-        } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            Some(Isa::Avx2)
-        } else {
-            None
-        }
+        [Isa::Avx512, Isa::Avx2].into_iter().find(|isa| isa.available())
     }
 
     /// Whether this CPU can run `self`.

@@ -6,14 +6,12 @@
 #![allow(unsafe_code)] // std::arch intrinsics and unchecked loads behind the entry point's checks
 
 use std::arch::x86_64::{
-    __m256, __m256i, _mm256_cmpgt_epi32, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_maskload_ps, _mm256_maskstore_ps,
-    _mm256_max_ps, _mm256_min_ps, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_ps,
-    _mm256_storeu_ps,
+    __m256i, _mm256_cmpgt_epi32, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_maskload_ps, _mm256_maskstore_ps,
+    _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_ps, _mm256_storeu_ps,
 };
 use std::mem::MaybeUninit;
 
-use convscope_graph::Activation;
-
+use super::depthwise_hwc_avx2::relu_in_registers;
 use super::pointwise_hwc::{Operands, PANEL};
 
 /// Output channels in a vector.
@@ -140,16 +138,5 @@ unsafe fn group<const V: usize, const P: usize, const MASKED: bool>(
                 }
             }
         }
-    }
-}
-
-/// ReLU and ReLU6 applied in registers; any other activation is left to the caller.
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-fn relu_in_registers(v: __m256, activation: Option<Activation>) -> __m256 {
-    match activation {
-        Some(Activation::Relu) => _mm256_max_ps(v, _mm256_setzero_ps()),
-        Some(Activation::Relu6) => _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), _mm256_set1_ps(6.0)),
-        _ => v,
     }
 }
