@@ -3,9 +3,9 @@
 //! for GEMMs writing HWC). `epilogue` adds what the engine does after such a GEMM (bias and ReLU6 over
 //! the HWC output), `own` is the register-tile kernel that does it all in registers (AVX-512, or AVX2
 //! where the CPU lacks AVX-512: preload tools/no_avx512.c to bench that one) and `panels` the same
-//! kernel on 7² maps with its weights in 48-channel panels
-//! (`kernels/pointwise_hwc.rs`), on the shapes it takes. `cargo bench -p convscope-cpu --bench
-//! pointwise_layout`.
+//! kernel with its weights in panels (`kernels/pointwise_hwc.rs`), on the shapes it takes. `-cold`: the
+//! same with the weights cycled through 64 MB of copies, so they come from L3 or memory as in a whole
+//! run rather than from L2. `cargo bench -p convscope-cpu --bench pointwise_layout`.
 
 #[global_allocator]
 static ALLOCATOR: convscope_cpu::alloc::CacheAligned = convscope_cpu::alloc::CacheAligned;
@@ -28,6 +28,7 @@ fn benches(c: &mut Criterion) {
         (480, 80, 196),
         (80, 480, 196),
         (672, 112, 196),
+        (112, 672, 196),
         (1152, 192, 49),
         (192, 1152, 49),
         (320, 1152, 49),
@@ -64,20 +65,41 @@ fn benches(c: &mut Criterion) {
                     Ok::<_, convscope_cpu::EngineError>(())
                 })
             });
+            let copies = vec![a.clone(); (64 << 20) / (4 * a.len())];
+            let mut cold = copies.iter().cycle();
+            c.bench_function(&format!("{name}-wT-epilogue-cold {m}×{k}·{n}"), |bench| {
+                bench.iter(|| {
+                    cold.next().map(|a| {
+                        sgemm_strided(m, k, n, a, a_cols, black_box(&b), bs, &mut d, hwc_d, false)?;
+                        bias_activate_channels_last(&mut d, &bias, relu6);
+                        Ok::<_, convscope_cpu::EngineError>(())
+                    })
+                })
+            });
             #[cfg(target_arch = "x86_64")]
             {
                 use convscope_cpu::kernels::pointwise_hwc as own;
                 let p = own::Pointwise { m, k, n, x: &b, x_strides: bs, bias: Some(&bias), activation: relu6 };
                 if own::panels_pay(k, m, n, relu6) {
-                    let panels = own::to_panels(&a, m, k);
+                    let panels = own::to_panels(&a, m, k, own::panel_width());
                     let mut out = vec![std::mem::MaybeUninit::new(0.0f32); n * m];
                     c.bench_function(&format!("{name}-panels {m}×{k}·{n}"), |bench| {
                         bench.iter(|| own::pointwise_panels_uninit(black_box(&p), &panels, &mut out))
+                    });
+                    let copies = vec![panels.clone(); (64 << 20) / (4 * panels.len())];
+                    let mut cold = copies.iter().cycle();
+                    c.bench_function(&format!("{name}-panels-cold {m}×{k}·{n}"), |bench| {
+                        bench.iter(|| cold.next().map(|w| own::pointwise_panels_uninit(black_box(&p), w, &mut out)))
                     });
                 }
                 if own::handles(k, m, relu6) {
                     c.bench_function(&format!("{name}-own {m}×{k}·{n}"), |bench| {
                         bench.iter(|| own::pointwise(black_box(&p), &a, &mut d))
+                    });
+                    let copies = vec![a.clone(); (64 << 20) / (4 * a.len())];
+                    let mut cold = copies.iter().cycle();
+                    c.bench_function(&format!("{name}-own-cold {m}×{k}·{n}"), |bench| {
+                        bench.iter(|| cold.next().map(|w| own::pointwise(black_box(&p), w, &mut d)))
                     });
                 }
             }

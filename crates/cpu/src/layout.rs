@@ -278,10 +278,10 @@ fn to_column_major(c: &mut ConvStep) {
 /// (`pointwise_hwc::pointwise_panels_uninit`).
 #[cfg(target_arch = "x86_64")]
 fn to_panels_if_they_pay(c: &mut ConvStep) {
-    use crate::kernels::pointwise_hwc::{panels_pay, to_panels};
+    use crate::kernels::pointwise_hwc::{panel_width, panels_pay, to_panels};
     let (m, k) = (c.conv.out_channels, c.conv.in_channels * c.conv.kernel[0] * c.conv.kernel[1]);
     if c.method == Method::Pointwise && c.conv.groups == 1 && panels_pay(k, m, c.output.h * c.output.w, c.activation) {
-        c.weight = to_panels(&c.weight, m, k);
+        c.weight = to_panels(&c.weight, m, k, panel_width());
         c.weight_column_major = false;
         c.weight_panels = true;
     }

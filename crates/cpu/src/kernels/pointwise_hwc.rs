@@ -15,9 +15,11 @@
 //! ReLU/ReLU6 is applied before the one store, so the separate epilogue pass over the map is gone too.
 //!
 //! A third shape: the wide convolutions over 7² maps (49 pixels leave one over in the crate's blocks of
-//! 4–6 and in this kernel's 48-pixel tiles). There the weights are stored in 48-channel panels
-//! ([`to_panels`], chosen in `layout.rs`) and [`pointwise_panels_uninit`] sums groups of 7 pixels (6 with
-//! AVX2, the last group overlapping the one before).
+//! 4–6 and in this kernel's 48-pixel tiles), and with AVX2 every convolution over 14² maps or smaller.
+//! There the weights are stored in panels of one register block's channels ([`to_panels`], chosen in
+//! `layout.rs`), and [`pointwise_panels_uninit`] sums groups of 7 pixels (6 with AVX2, the last group
+//! overlapping the one before) while it prefetches the next panel: in a whole run these layers' weights
+//! come from L3, and without the prefetch they ran 1.3–1.9× slower than with the weights in L2.
 //! Every entry stores every value of its output, so the engine hands the `_uninit` ones unzeroed buffers.
 //!
 //! With AVX2 (16 registers of 8 lanes, against 32 of 16) the tiles are 2 vectors × 6 pixels (12 sums,
@@ -51,6 +53,30 @@ impl Isa {
     /// The widest this CPU has, if any.
     pub fn detect() -> Option<Isa> {
         [Isa::Avx512, Isa::Avx2].into_iter().find(|isa| isa.available())
+    }
+
+    /// Output channels per weight panel of [`pointwise_panels_uninit`] with these kernels: the channels
+    /// of one register block, so a block's weights are one contiguous stream (a 16-channel AVX2 block
+    /// reading 64 of every 192 bytes of 48-channel panels ran 1.6–1.7× slower with its weights in L3,
+    /// as in a whole run, than from L2).
+    pub fn panel(self) -> usize {
+        match self {
+            Isa::Avx512 => PANEL,
+            Isa::Avx2 => 16,
+        }
+    }
+
+    /// Whether [`pointwise_panels_uninit`] takes an `m`-channel output from `k` inputs over `n` pixels
+    /// with these kernels: with AVX-512 the wide and deep convolutions over 7² maps and their parts
+    /// (7 to 49 pixels in sevens), with AVX2 every one over 7 to 196 pixels in sevens (its 6-pixel
+    /// groups overlap at the end; `pointwise_layout` bench with the weights in L3, AVX-512 hidden:
+    /// 1.15–1.28× the crate plus its epilogue on Lite0's 14² shapes, 1.15 × the column-major tiles on
+    /// the 80 × 480, where prefetching the next panel hides the weights' latency).
+    fn takes_panels(self, k: usize, m: usize, n: usize) -> bool {
+        match self {
+            Isa::Avx512 => sevens(n) && !short_or_narrow(k, m),
+            Isa::Avx2 => k > 0 && m > 0 && n > 0 && n.is_multiple_of(SEVEN) && n <= MAX_PANEL_MAP_AVX2,
+        }
     }
 
     /// Whether this CPU can run `self`.
@@ -99,9 +125,9 @@ impl<'a> Pointwise<'a> {
     /// The kernel's operands with weights `w` (`panels` or column-major, `w_len` values expected), after
     /// checking every size against what the loops will index; `b` receives the bias (zero where there is
     /// none) padded to whole panels, so every vector of it loads unmasked.
-    fn operands(&self, w: &'a [f32], panels: bool, b: &'a mut Vec<f32>, out: usize) -> Operands<'a> {
+    fn operands(&self, w: &'a [f32], panel: usize, b: &'a mut Vec<f32>, out: usize) -> Operands<'a> {
         let Self { m, k, n, x, x_strides, bias, activation } = *self;
-        let w_len = if panels { m.div_ceil(PANEL) * PANEL * k } else { m * k };
+        let w_len = if panel > 0 { m.div_ceil(panel) * panel * k } else { m * k };
         assert_eq!(w.len(), w_len, "pointwise_hwc: weight size");
         assert_eq!(out, n * m, "pointwise_hwc: output size");
         assert!(bias.is_none_or(|b| b.len() == m), "pointwise_hwc: bias size");
@@ -114,7 +140,7 @@ impl<'a> Pointwise<'a> {
         if let Some(bias) = bias {
             b.iter_mut().zip(bias).for_each(|(to, &from)| *to = from);
         }
-        Operands { m, k, rs: x_strides.row, cs: x_strides.column, x, w, panels, b, activation }
+        Operands { m, k, rs: x_strides.row, cs: x_strides.column, x, w, panel, b, activation }
     }
 }
 
@@ -149,7 +175,7 @@ pub fn pointwise_uninit_with(isa: Isa, p: &Pointwise, weight: &[f32], out: &mut 
         "pointwise_hwc: a shape, activation or instruction set it does not handle"
     );
     let mut b = Vec::new();
-    let ops = p.operands(weight, false, &mut b, out.len());
+    let ops = p.operands(weight, 0, &mut b, out.len());
     let (m, n) = (p.m, p.n);
     let mut t0 = 0;
     while t0 < n {
@@ -181,35 +207,46 @@ pub fn pointwise_uninit_with(isa: Isa, p: &Pointwise, weight: &[f32], out: &mut 
     }
 }
 
-/// Output channels per weight panel of [`pointwise_panels_uninit`].
+/// The widest weight panel of [`pointwise_panels_uninit`] (AVX-512's), to which biases are padded.
 pub const PANEL: usize = 48;
 
-/// Whether a pointwise convolution over `n` pixels with these sizes runs on [`pointwise_panels_uninit`]:
-/// a wide and deep one (more than 48 inputs and 80 output channels) over a map of 7 to 49 pixels in
-/// sevens (Lite0's and MobileNetV2's last stages), where the weights of each 48-channel block are one
-/// contiguous panel however cold, and with AVX-512 7 pixels × 3 vectors fill the registers with nothing
-/// left over. (With AVX2, 2 vectors × 6 pixels, the panels measured 1.02–1.11× the crate plus its epilogue on
-/// Lite0's 7² shapes in the `pointwise_layout` bench.)
-pub fn panels_pay(k: usize, m: usize, n: usize, activation: Option<Activation>) -> bool {
-    sevens(n) && !short_or_narrow(k, m) && activation_in_registers(activation) && Isa::detect().is_some()
+/// The panel width of this CPU's kernels ([`Isa::panel`]), for [`to_panels`].
+pub fn panel_width() -> usize {
+    Isa::detect().map_or(PANEL, Isa::panel)
 }
 
-/// Column-major `m × k` weights (element `(o, i)` at `i·m + o`) as panels of [`PANEL`] output channels:
-/// panel `b` holds `k` rows of 48 values, `(b·48 + j, i)` at `b·48·k + i·48 + j`, zero past `m`.
-pub fn to_panels(column_major: &[f32], m: usize, k: usize) -> Vec<f32> {
-    let blocks = m.div_ceil(PANEL);
-    let mut panels = vec![0.0; blocks * PANEL * k];
-    for (b, panel) in panels.chunks_exact_mut(PANEL * k).enumerate() {
-        let width = (m - b * PANEL).min(PANEL);
-        for (i, row) in panel.chunks_exact_mut(PANEL).enumerate() {
-            let from = i * m + b * PANEL;
-            if let (Some(to), Some(from)) = (row.get_mut(..width), column_major.get(from..from + width)) {
+/// Whether a pointwise convolution over `n` pixels with these sizes runs on [`pointwise_panels_uninit`]
+/// on this CPU ([`Isa::takes_panels`]): with AVX-512 a wide and deep one (more than 48 inputs and 80
+/// output channels) over a map of 7 to 49 pixels in sevens (Lite0's and MobileNetV2's last stages),
+/// where 7 pixels × 3 vectors fill the registers with nothing left over; with AVX2 any one over 7 to
+/// 196 pixels in sevens. Each block's weights are one contiguous panel, and the next panel is
+/// prefetched while a block runs ([`Operands::next_panel`]), so weights coming from L3, as in a whole
+/// run, stall the kernel little.
+pub fn panels_pay(k: usize, m: usize, n: usize, activation: Option<Activation>) -> bool {
+    Isa::detect().is_some_and(|isa| isa.takes_panels(k, m, n)) && activation_in_registers(activation)
+}
+
+/// Column-major `m × k` weights (element `(o, i)` at `i·m + o`) as panels of `width` output channels
+/// (the kernels' [`Isa::panel`]): panel `b` holds `k` rows of `width` values, `(b·width + j, i)` at
+/// `b·width·k + i·width + j`, zero past `m`.
+pub fn to_panels(column_major: &[f32], m: usize, k: usize, width: usize) -> Vec<f32> {
+    assert!(width > 0 && PANEL.is_multiple_of(width), "to_panels: width {width}");
+    let blocks = m.div_ceil(width);
+    let mut panels = vec![0.0; blocks * width * k];
+    for (b, panel) in panels.chunks_exact_mut(width * k).enumerate() {
+        let used = (m - b * width).min(width);
+        for (i, row) in panel.chunks_exact_mut(width).enumerate() {
+            let from = i * m + b * width;
+            if let (Some(to), Some(from)) = (row.get_mut(..used), column_major.get(from..from + used)) {
                 to.copy_from_slice(from);
             }
         }
     }
     panels
 }
+
+/// The largest map the AVX2 panel kernel takes: 14².
+const MAX_PANEL_MAP_AVX2: usize = 196;
 
 /// Pixels per group on maps of 7 to 49 pixels.
 const SEVEN: usize = 7;
@@ -229,14 +266,14 @@ pub fn pointwise_panels_uninit(p: &Pointwise, panels: &[f32], out: &mut [MaybeUn
 
 /// [`pointwise_panels_uninit`] with the kernels of `isa`.
 pub fn pointwise_panels_uninit_with(isa: Isa, p: &Pointwise, panels: &[f32], out: &mut [MaybeUninit<f32>]) {
-    assert!(p.k > 0 && p.m > 0 && sevens(p.n) && isa.available(), "pointwise_panels: a shape it does not handle");
+    assert!(isa.takes_panels(p.k, p.m, p.n) && isa.available(), "pointwise_panels: a shape it does not handle");
     assert!(activation_in_registers(p.activation), "pointwise_panels: activation");
     let mut b = Vec::new();
-    let ops = p.operands(panels, true, &mut b, out.len());
+    let ops = p.operands(panels, isa.panel(), &mut b, out.len());
     let mut o0 = 0;
     while o0 < p.m {
         // SAFETY: the instruction set is present (asserted); `n` is a multiple of 7, so the groups cover
-        // the map exactly; the panel of `o0` holds 48 channels × `k` (checked size), the last vector's
+        // the map exactly; the panel of `o0` holds `isa.panel()` channels × `k` (checked size), the last vector's
         // stores are masked to `m`; a block never crosses a panel (16 and 48 are multiples of 16, 8).
         o0 += unsafe {
             match (isa, p.m - o0) {
@@ -259,10 +296,26 @@ pub(super) struct Operands<'a> {
     pub cs: usize,
     pub x: &'a [f32],
     pub w: &'a [f32],
-    /// `w` is in panels ([`to_panels`]) rather than column-major.
-    pub panels: bool,
+    /// The width of `w`'s panels ([`to_panels`]), or 0 if it is column-major.
+    pub panel: usize,
     pub b: &'a [f32],
     pub activation: Option<Activation>,
+}
+
+impl Operands<'_> {
+    /// The start of the weight panel after the one of `o0`, when a block of `block` channels is one whole
+    /// panel and there is a next one: such a block prefetches it into L1 as it goes, each row once,
+    /// spread over its pixel groups (row `i` in group `i mod groups`). Streamed in from L3 by a panel's
+    /// first group alone, the weights stalled it: Lite0's 7² layers with AVX2 ran 1.3–1.4× slower with
+    /// their weights in L3, as in a whole run, than from L2 (`pointwise_layout` bench, `-cold`); with
+    /// the prefetch 1.03–1.13×.
+    pub(super) fn next_panel(&self, o0: usize, block: usize) -> Option<*const f32> {
+        let next = (o0 / block.max(1) + 1) * block;
+        (self.panel == block && next < self.m).then(|| {
+            // SAFETY: panel `next / block` starts inside `w` (`next < m`; `panel·k` values a panel).
+            unsafe { self.w.as_ptr().add(next * self.k) }
+        })
+    }
 }
 
 #[cfg(test)]
@@ -362,16 +415,27 @@ mod tests {
         panels_match_the_definition(Isa::Avx2);
     }
 
-    /// The panel kernel on 7² maps and their parts (7 to 49 pixels), every panel width (whole, 32, 16
-    /// and fewer channels left, masked), CHW and HWC inputs, from NaN-filled outputs, against the plain
-    /// sum.
+    /// The panel kernel on the shapes `isa` takes of these: 7² maps and their parts (7 to 49 pixels),
+    /// 14² maps and short or narrow ones (AVX2), every panel width (whole, 32, 16 and fewer channels left,
+    /// masked), CHW and HWC inputs, from NaN-filled outputs, against the plain sum.
     fn panels_match_the_definition(isa: Isa) {
-        for (case, &(m, k, n)) in
-            [(200, 64, 49), (130, 90, 28), (100, 70, 21), (96, 49, 7), (1152, 50, 49), (90, 100, 14)].iter().enumerate()
-        {
-            assert!(sevens(n) && !short_or_narrow(k, m), "case {case}");
+        let cases = [
+            (200, 64, 49),
+            (130, 90, 28),
+            (100, 70, 21),
+            (96, 49, 7),
+            (1152, 50, 49),
+            (90, 100, 14),
+            (80, 480, 196),
+            (112, 672, 196),
+            (24, 16, 63),
+            (20, 30, 7),
+        ];
+        let taken = cases.iter().filter(|&&(m, k, n)| isa.takes_panels(k, m, n)).count();
+        assert_eq!(taken, if isa == Isa::Avx2 { 10 } else { 6 }, "{isa:?}");
+        for (case, &(m, k, n)) in cases.iter().enumerate().filter(|&(_, &(m, k, n))| isa.takes_panels(k, m, n)) {
             let (w, bias, x_chw, x_hwc) = operands(m, k, n, case);
-            let panels = to_panels(&w, m, k);
+            let panels = to_panels(&w, m, k, isa.panel());
             for activation in [None, Some(Activation::Relu6)] {
                 let want: Vec<f32> = (0..n * m)
                     .map(|at| {

@@ -6,13 +6,13 @@
 #![allow(unsafe_code)] // std::arch intrinsics and unchecked loads behind the entry point's checks
 
 use std::arch::x86_64::{
-    __m256i, _mm256_cmpgt_epi32, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_maskload_ps, _mm256_maskstore_ps,
-    _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_ps, _mm256_storeu_ps,
+    __m256i, _MM_HINT_T0, _mm_prefetch, _mm256_cmpgt_epi32, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_maskload_ps,
+    _mm256_maskstore_ps, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_ps, _mm256_storeu_ps,
 };
 use std::mem::MaybeUninit;
 
 use super::depthwise_hwc_avx2::relu_in_registers;
-use super::pointwise_hwc::{Operands, PANEL};
+use super::pointwise_hwc::Operands;
 
 /// Output channels in a vector.
 const LANES: usize = 8;
@@ -59,20 +59,24 @@ unsafe fn groups<const V: usize, const P: usize, const MASKED: bool>(
     o0: usize,
     mask: __m256i,
 ) {
+    let prefetch = g.next_panel(o0, V * LANES);
+    let count = pixels.len().div_ceil(P).max(1);
     let mut p = pixels.start;
+    let mut j = 0;
     while p + P <= pixels.end {
         // SAFETY: the caller's bounds; `p + P ≤ pixels.end`.
-        unsafe { group::<V, P, MASKED>(g, out, p, o0, mask) };
+        unsafe { group::<V, P, MASKED>(g, out, p, o0, mask, prefetch, j, count) };
         p += P;
+        j += 1;
     }
     if p < pixels.end {
         if pixels.end >= P {
             // SAFETY: as above; `pixels.end − P ≥ 0`.
-            unsafe { group::<V, P, MASKED>(g, out, pixels.end - P, o0, mask) };
+            unsafe { group::<V, P, MASKED>(g, out, pixels.end - P, o0, mask, prefetch, j, count) };
         } else {
             for p in p..pixels.end {
                 // SAFETY: as above, one pixel.
-                unsafe { group::<V, 1, MASKED>(g, out, p, o0, mask) };
+                unsafe { group::<V, 1, MASKED>(g, out, p, o0, mask, None, 0, 1) };
             }
         }
     }
@@ -86,12 +90,16 @@ unsafe fn groups<const V: usize, const P: usize, const MASKED: bool>(
 /// As [`tile`], with `p + P ≤ n`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
+#[allow(clippy::too_many_arguments)]
 unsafe fn group<const V: usize, const P: usize, const MASKED: bool>(
     g: &Operands,
     out: &mut [MaybeUninit<f32>],
     p: usize,
     o0: usize,
     mask: __m256i,
+    prefetch: Option<*const f32>,
+    phase: usize,
+    every: usize,
 ) {
     let mut bias = [_mm256_setzero_ps(); V];
     for (v, b) in bias.iter_mut().enumerate() {
@@ -100,13 +108,27 @@ unsafe fn group<const V: usize, const P: usize, const MASKED: bool>(
     }
     let mut sum = [bias; P];
     // Weights `(o0 + 8v + lane, i)` at `base + i·row + 8v`.
-    let (base, row_stride) = if g.panels { (o0 / PANEL * PANEL * g.k + o0 % PANEL, PANEL) } else { (o0, g.m) };
+    let (base, row_stride) = match g.panel {
+        0 => (o0, g.m),
+        panel => (o0 / panel * panel * g.k + o0 % panel, panel),
+    };
     let (xp, wp) = (g.x.as_ptr(), g.w.as_ptr());
+    // Rows `phase`, `phase + every`, … of the next panel (`Operands::next_panel`).
+    let (ahead, mut countdown) = match prefetch {
+        Some(at) => (at, phase),
+        None => (wp, usize::MAX),
+    };
     for i in 0..g.k {
+        if countdown == 0 {
+            // SAFETY: row `i` of the next panel is inside `w`; prefetching is only a hint.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(ahead.add(i * row_stride).cast()) };
+            countdown = every;
+        }
+        countdown = countdown.wrapping_sub(1);
         let mut wv = [_mm256_setzero_ps(); V];
         for (v, wv) in wv.iter_mut().enumerate() {
             // SAFETY: weights `(o0 + 8v .. , i)` are at `i·m + o0 + 8v` (column-major, `m·k` long) or
-            // `o0/48·48·k + i·48 + o0 % 48 + 8v` (panels, 48·k per panel), inside `w` for every lane the
+            // `o0/16·16·k + i·16 + o0 % 16 + 8v` (16-channel panels, 16·k each), inside `w` for every lane the
             // mask keeps (the last vector's lanes past `m` are masked off).
             let at = unsafe { wp.add(base + i * row_stride + v * LANES) };
             *wv = if MASKED && v + 1 == V {
