@@ -12,7 +12,7 @@
 //! Where the CPU has AVX-512F the same loop nest runs as intrinsics (`depthwise_hwc_avx512.rs`, which
 //! also keeps pixel groups whole at the edges); this portable kernel is compiled for AVX-512 and AVX2+FMA
 //! too and chosen at run time, and is the simd128 kernel on the web. Where the CPU has AVX2 but not
-//! AVX-512, "same" 3×3 and 5×5 layers run `depthwise_hwc_avx2.rs` instead.
+//! AVX-512, 3×3 and 5×5 layers of stride 1 or 2 run `depthwise_hwc_avx2.rs` instead.
 
 #![allow(clippy::indexing_slicing)]
 
@@ -51,8 +51,8 @@ pub fn taps_major(weight: &[f32], channels: usize, taps: usize) -> Vec<f32> {
 pub enum Kernel {
     /// The AVX-512 kernel (`depthwise_hwc_avx512.rs`) where the CPU has AVX-512F, else [`Kernel::Avx2`].
     Fastest,
-    /// What a CPU without AVX-512 runs: "same" 3×3 and 5×5 layers on the AVX2 kernel
-    /// (`depthwise_hwc_avx2.rs`) where the CPU has AVX2 and FMA, everything else on the portable one;
+    /// What a CPU without AVX-512 runs: 3×3 and 5×5 layers of stride 1 or 2 at least 14 wide on the AVX2
+    /// kernel (`depthwise_hwc_avx2.rs`) where the CPU has AVX2 and FMA, everything else on the portable one;
     /// tested and benchmarked on AVX-512 CPUs too.
     Avx2,
     /// The portable kernel whatever the CPU: the web build's kernel, tested and benchmarked natively.
@@ -100,18 +100,23 @@ pub fn depthwise_hwc(
             };
             return Ok(());
         }
-        if kernel != Kernel::Portable
-            && same
-            && std::is_x86_feature_detected!("avx2")
-            && std::is_x86_feature_detected!("fma")
-        {
+        let square = (k == 3 || k == 5)
+            && g.kernel == [k, k]
+            && g.stride[0] == g.stride[1]
+            && g.stride[0] <= 2
+            && g.output.w >= SAME_MIN_WIDTH
+            && matches!(activation, None | Some(Activation::Relu | Activation::Relu6));
+        if kernel != Kernel::Portable && square && super::pointwise_hwc::Isa::Avx2.available() {
             // SAFETY: AVX2 and FMA are there, `checked` checked the lengths, channels are a multiple of
-            // 16 (`supports`), and the "same" shape conditions were just tested.
+            // 16 (`supports`), and the kernel's shape conditions were just tested.
             #[allow(unsafe_code)]
             unsafe {
-                match k {
-                    3 => super::depthwise_hwc_avx2::rows_same::<3>(&g, x, weight, bias, activation, out, rows),
-                    _ => super::depthwise_hwc_avx2::rows_same::<5>(&g, x, weight, bias, activation, out, rows),
+                use super::depthwise_hwc_avx2::rows as avx2;
+                match (k, g.stride[0]) {
+                    (3, 1) => avx2::<3, 1>(&g, x, weight, bias, activation, out, rows),
+                    (3, _) => avx2::<3, 2>(&g, x, weight, bias, activation, out, rows),
+                    (_, 1) => avx2::<5, 1>(&g, x, weight, bias, activation, out, rows),
+                    _ => avx2::<5, 2>(&g, x, weight, bias, activation, out, rows),
                 }
             };
             return Ok(());
@@ -469,6 +474,12 @@ mod tests {
             (32, [5, 5], [1, 1], Padding::uniform(2), [6, 20]),
             (16, [5, 5], [1, 1], Padding::uniform(2), [7, 14]),
             (48, [5, 5], [1, 1], Padding::uniform(2), [9, 29]),
+            // Stride 2 with TensorFlow's "same" padding (none before, one after) and PyTorch's, at least
+            // 14 output columns: the AVX2 kernel on CPUs without AVX-512.
+            (32, [3, 3], [2, 2], Padding { top: 0, bottom: 1, left: 0, right: 1 }, [8, 28]),
+            (16, [3, 3], [2, 2], Padding::uniform(1), [9, 31]),
+            (48, [5, 5], [2, 2], Padding { top: 1, bottom: 2, left: 1, right: 2 }, [6, 36]),
+            (16, [5, 5], [2, 2], Padding::uniform(2), [7, 33]),
         ];
         for (case, (ch, kernel, stride, padding, [h, w])) in cases.into_iter().enumerate() {
             let c = Conv2d { kernel, stride, padding, groups: ch, ..Conv2d::new(ch, ch, 1, 1) };
@@ -493,7 +504,7 @@ mod tests {
             let taps = taps_major(&weight, ch, kernel[0] * kernel[1]);
             let split = oh / 2;
             // The dispatching entry (AVX-512 on CPUs that have it), what CPUs without it run (the AVX2
-            // "same" kernel where it applies), and the portable kernel.
+            // kernel where it applies), and the portable kernel.
             for kernel in [Kernel::Fastest, Kernel::Avx2, Kernel::Portable] {
                 let mut got_hwc = vec![f32::NAN; want.len()];
                 let (top_rows, bottom_rows) = got_hwc.split_at_mut(split * ow * ch);
