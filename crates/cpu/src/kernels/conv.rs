@@ -215,13 +215,14 @@ impl ConvStep {
         let (hw_out, k) = (self.output.h * self.output.w, c.in_channels / c.groups * c.kernel[0] * c.kernel[1]);
         match self.method {
             #[cfg(target_arch = "x86_64")]
-            Method::Im2col if !self.input_hwc && !self.output_hwc && super::stem_avx512::handles(c, self.output) => {
-                // A stem (few input channels): computed directly where the CPU has AVX-512F
-                // (`stem_avx512.rs`), in blocks of 8 output channels.
+            Method::Im2col if !self.input_hwc && !self.output_hwc && super::stem::handles(c, self.output) => {
+                // A stem (few input channels): computed directly where the CPU has AVX-512F or AVX2
+                // (`stem.rs`), in blocks of 8 output channels.
                 let work = c.out_channels.saturating_mul(k).saturating_mul(hw_out);
-                by_channels(out, hw_out, c.out_channels, 8, threads, work, scratch, |channels, chunk, scratch| {
+                let unit = super::stem::BLOCK;
+                by_channels(out, hw_out, c.out_channels, unit, threads, work, scratch, |channels, chunk, scratch| {
                     let (input, output, bias, act) = (self.input, self.output, self.bias.as_deref(), self.activation);
-                    super::stem_avx512::stem(c, input, output, &self.weight, bias, act, x, chunk, channels, scratch);
+                    super::stem::stem(c, input, output, &self.weight, bias, act, x, chunk, channels, scratch);
                 })?;
                 return Ok(());
             }

@@ -20,4 +20,8 @@ mod pointwise_hwc_avx2;
 mod pointwise_hwc_avx512;
 pub mod pool;
 #[cfg(target_arch = "x86_64")]
-pub mod stem_avx512;
+pub mod stem;
+#[cfg(target_arch = "x86_64")]
+mod stem_avx2;
+#[cfg(target_arch = "x86_64")]
+mod stem_avx512;
