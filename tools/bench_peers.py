@@ -18,7 +18,7 @@ above 1 we are faster; in brackets the range of the per-round ratios). tract's c
 `tract` is not on the PATH.
 
 `--no-avx512` measures the code paths of an AVX2-only CPU (most laptops) on a machine with AVX-512: the
-script runs itself again with `tools/no_avx512.c` preloaded (built with gcc into target/bench-peers/),
+script runs itself again with `tools/no_avx512.c` preloaded (built with gcc into target/no_avx512.so),
 which hides AVX-512, AVX-VNNI and AMX from CPUID in this process and every program it starts, so
 onnxruntime's MLAS and convscope both pick their AVX2 kernels. Needs Linux's CPUID faulting (`cpuid_fault`
 in /proc/cpuinfo). The processor is still the one it is (caches, clocks); a real AVX2 machine remains the
@@ -34,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-MASK = Path("target/bench-peers/no_avx512.so")
+MASK = Path("target/no_avx512.so")  # where `cargo xtask test` builds it too
 if "--no-avx512" in sys.argv[1:] and os.environ.get("LD_PRELOAD") != str(MASK.resolve()):
     # Before onnxruntime is imported: restart under the preloaded CPUID mask.
     MASK.parent.mkdir(parents=True, exist_ok=True)
@@ -137,8 +137,15 @@ def cpu():
 
 
 def main():
-    OUT.mkdir(parents=True, exist_ok=True)
     args = [a for a in sys.argv[1:] if a != "--no-avx512"]
+    if any(a in ("-h", "--help") for a in args):
+        print(__doc__)
+        return
+    unknown = [a for a in args if a not in MODELS and a != "--export"]
+    if unknown:
+        sys.exit(f"bench_peers: unknown model or option {' '.join(unknown)} (models: {', '.join(MODELS)}; "
+                 "options: --export, --no-avx512, --help)")
+    OUT.mkdir(parents=True, exist_ok=True)
     if args[:1] == ["--export"]:
         # Only the ONNX files, for tools/bench_web (onnxruntime-web in the browser).
         for name in args[1:] or MODELS:
