@@ -1,8 +1,9 @@
-//! The two depthwise kernels on EfficientNet-Lite0's depthwise layers (224² input, one thread): the
-//! CHW phase-plane kernel (`direct.rs`) and the channels-last one (`depthwise_hwc.rs`: `hwc` is what the
-//! engine runs — AVX-512 intrinsics where the CPU has them —, `hwc-avx2` what CPUs without AVX-512 run —
-//! AVX2 intrinsics for "same" 3×3/5×5 layers —, `hwc-portable` the autovectorized kernel).
-//! `cargo bench -p convscope-cpu --bench depthwise`.
+//! The depthwise kernels on EfficientNet-Lite0's depthwise layers (224² input, one thread): the CHW
+//! phase-plane kernel (`direct.rs`), `chw-simd` the stride-1 CHW kernel in intrinsics
+//! (`depthwise_chw.rs`: AVX-512, or AVX2 with tools/no_avx512.c preloaded), and the channels-last one
+//! (`depthwise_hwc.rs`: `hwc` is what the engine runs — AVX-512 intrinsics where the CPU has them —,
+//! `hwc-avx2` what CPUs without AVX-512 run — AVX2 intrinsics for 3×3/5×5 layers of stride 1 or 2 —,
+//! `hwc-portable` the autovectorized kernel). `cargo bench -p convscope-cpu --bench depthwise`.
 
 #[global_allocator]
 static ALLOCATOR: convscope_cpu::alloc::CacheAligned = convscope_cpu::alloc::CacheAligned;
@@ -74,23 +75,13 @@ fn benches(c: &mut Criterion) {
             });
         });
         #[cfg(target_arch = "x86_64")]
-        if convscope_cpu::kernels::depthwise_chw_avx512::handles(&conv, output) {
-            c.bench_function(&format!("chw-avx512 {name}"), |bench| {
+        if convscope_cpu::kernels::depthwise_chw::handles(&conv, output) {
+            c.bench_function(&format!("chw-simd {name}"), |bench| {
                 bench.iter(|| {
                     let x = black_box(&x);
-                    let out = &mut out;
-                    convscope_cpu::kernels::depthwise_chw_avx512::depthwise(
-                        &conv,
-                        input,
-                        output,
-                        &w,
-                        Some(&b),
-                        act,
-                        x,
-                        out,
-                        0..ch,
-                        &mut scratch,
-                    );
+                    let planes = (0..ch).zip(out.chunks_exact_mut(o * o));
+                    let kernel = convscope_cpu::kernels::depthwise_chw::depthwise;
+                    kernel(&conv, input, output, &w, Some(&b), act, x, planes, 0..o, &mut scratch);
                 });
             });
         }

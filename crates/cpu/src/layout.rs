@@ -33,15 +33,30 @@ use crate::plan::{Step, StepKind};
 const SMALL_MAP: usize = 14 * 14;
 
 /// Pointwise convolutions read and write HWC only between these channel counts. Measured on
-/// EfficientNet-Lite0 and MobileNetV2 (one thread): 16 output channels over 112×112 run 70% slower in
-/// HWC (the GEMM's register blocks run along the output channels: one 16-wide block of its 64), more
-/// than the depthwise convolutions next to them gain; 24–672 channels within −25% to +30%. The wide
+/// EfficientNet-Lite0 and MobileNetV2 (one thread): with the GEMM crate, 16 output channels over
+/// 112×112 run 70% slower in HWC (its register blocks run along the output channels: one 16-wide block
+/// of its 64), more than the depthwise convolutions next to them gain; 24–672 channels within −25% to
+/// +30%. Where the CPU has the pointwise kernel (`kernels/pointwise_hwc.rs`, AVX-512 or AVX2), which
+/// takes 16 output channels, the bound is 16 ([`narrowest_hwc_gemm`]): the first block's projection
+/// (32 → 16 over 112²) then runs HWC, so the trunk is HWC from the stem on. On two threads that
+/// projection had run no faster than on one (232 against 220 µs; the CHW GEMM splits by output channels,
+/// each thread reading the whole input, half of it from the other core's cache), HWC split by pixels
+/// 101 µs; whole two-thread runs 5–10% faster. The wide
 /// ones over 7×7 maps (960–1280 channels) ran 40–60% slower in HWC while the GEMM
 /// crate repacked their weights on every call (`kernels/gemm.rs` `LHS_PACKING_THRESHOLD`). Without the
 /// repacking they run 0–12% faster channels-last, and their depthwise neighbours lose their transposes:
 /// raising this bound from 768 to 1280 made Lite0 3–4% faster and MobileNetV2 2–3% (interleaved runs).
 /// 1280 is the widest measured (Lite0's and MobileNetV2's heads).
 const NARROWEST_HWC_GEMM: usize = 24;
+
+/// [`NARROWEST_HWC_GEMM`], or 16 where the pointwise kernel computes the narrow ones.
+fn narrowest_hwc_gemm() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if crate::kernels::pointwise_hwc::Isa::detect().is_some() {
+        return 16;
+    }
+    NARROWEST_HWC_GEMM
+}
 const WIDEST_HWC_GEMM: usize = 1280;
 
 /// Switch the steps of HWC regions to their channels-last forms; per node, whether its value is HWC.
@@ -234,7 +249,7 @@ fn role(step: &Step, steps: &[Step]) -> Role {
         StepKind::Conv(c) if is_depthwise(c) => Role::Depthwise,
         StepKind::Conv(c)
             if c.method == Method::Pointwise
-                && c.conv.out_channels >= NARROWEST_HWC_GEMM
+                && c.conv.out_channels >= narrowest_hwc_gemm()
                 && c.conv.in_channels.max(c.conv.out_channels) <= WIDEST_HWC_GEMM =>
         {
             Role::Gemm

@@ -174,9 +174,12 @@ impl ConvStep {
         if out.len() != hw_out * m {
             return Err(EngineError::Internal("run_filling: output size".into()));
         }
-        let (b, b_strides) = self.gemm_operand(x, scratch);
         let work = m.saturating_mul(k).saturating_mul(hw_out);
         let parts = if work >= PARALLEL_MACS { gemm_parts(threads, hw_out, m) } else { 1 };
+        if self.method == Method::Im2col && parts > 1 && !self.weight_panels {
+            return self.run_filling_by_rows(x, out, parts);
+        }
+        let (b, b_strides) = self.gemm_operand(x, scratch);
         let columns = hw_out.div_ceil(parts).max(1);
         // The panel kernel groups pixels by 7: parts of whole groups.
         let columns = if self.weight_panels { columns.next_multiple_of(7) } else { columns };
@@ -190,6 +193,38 @@ impl ConvStep {
             } else {
                 super::pointwise_hwc::pointwise_uninit(&p, &self.weight, chunk);
             }
+            Ok(())
+        })
+    }
+
+    /// [`ConvStep::run_filling`] of an im2col convolution in `parts` bands of output rows, each thread
+    /// unfolding its own band's columns (Lite0's stem, whose 1.35 MB matrix one thread unfolded while the
+    /// other waited, ran 1.8× slower on two threads than on one: 502 against 275 µs).
+    #[cfg(target_arch = "x86_64")]
+    fn run_filling_by_rows(
+        &self,
+        x: &[f32],
+        out: &mut [std::mem::MaybeUninit<f32>],
+        parts: usize,
+    ) -> Result<(), EngineError> {
+        thread_local! {
+            /// Each thread's unfolded band, kept between runs.
+            static COLUMNS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let c = &self.conv;
+        let (m, ow) = (c.out_channels, self.output.w);
+        let k = c.in_channels * c.kernel[0] * c.kernel[1];
+        let rows = self.output.h.div_ceil(parts).max(1);
+        let (bias, act) = (self.bias.as_deref(), self.activation);
+        for_each_part(out, rows * ow * m, parts, |part, chunk| {
+            let n = chunk.len() / m.max(1);
+            let band = part * rows..part * rows + n / ow.max(1);
+            COLUMNS.with_borrow_mut(|col| {
+                im2col_rows(x, self.input, c, 0..c.in_channels, band, col);
+                let x_strides = Strides::row_major(n);
+                let p = super::pointwise_hwc::Pointwise { m, k, n, x: col, x_strides, bias, activation: act };
+                super::pointwise_hwc::pointwise_uninit(&p, &self.weight, chunk);
+            });
             Ok(())
         })
     }
@@ -227,15 +262,17 @@ impl ConvStep {
                 return Ok(());
             }
             #[cfg(target_arch = "x86_64")]
-            Method::Direct if super::depthwise_chw_avx512::handles(c, self.output) => {
-                // A stride-1 depthwise convolution of CHW maps, where the CPU has AVX-512F
-                // (`depthwise_chw_avx512.rs`; the `depthwise` bench's `chw-avx512`: 32×112² 3×3 137 →
-                // 70 µs, 144×56² 155 → 94). Split over threads from a quarter of the GEMMs' work, as
-                // the direct kernel is.
+            Method::Direct if super::depthwise_chw::handles(c, self.output) => {
+                // A stride-1 depthwise convolution of CHW maps, where the CPU has AVX-512F or AVX2
+                // (`depthwise_chw.rs`; the `depthwise` bench's `chw-simd`: 32×112² 3×3 137 → 70 µs,
+                // 144×56² 155 → 94 with AVX-512). Split over threads from a quarter of the GEMMs' work,
+                // as the direct kernel is.
                 let work = c.out_channels.saturating_mul(k).saturating_mul(hw_out).saturating_mul(4);
+                let oh = self.output.h;
                 by_channels(out, hw_out, c.out_channels, 1, threads, work, scratch, |channels, chunk, scratch| {
                     let (input, output, bias, act) = (self.input, self.output, self.bias.as_deref(), self.activation);
-                    super::depthwise_chw_avx512::depthwise(
+                    let planes = channels.zip(chunk.chunks_exact_mut(hw_out.max(1)));
+                    super::depthwise_chw::depthwise(
                         c,
                         input,
                         output,
@@ -243,8 +280,8 @@ impl ConvStep {
                         bias,
                         act,
                         x,
-                        chunk,
-                        channels,
+                        planes,
+                        0..oh,
                         scratch,
                     );
                 })?;
@@ -457,16 +494,28 @@ impl ConvStep {
 /// Unfold input channels `channels` of `x` into `col`: row `(ic, ky, kx)`, column `(oy, ox)`, zeros where
 /// the window leaves the (padded) image.
 pub fn im2col(x: &[f32], input: Shape, c: &Conv2d, channels: std::ops::Range<usize>, col: &mut Vec<f32>) {
+    let oh = (input.h + c.padding.top + c.padding.bottom - (c.kernel[0] - 1) * c.dilation[0] - 1) / c.stride[0] + 1;
+    im2col_rows(x, input, c, channels, 0..oh, col);
+}
+
+/// [`im2col`] of output rows `rows` only: columns `(oy, ox)` for `oy` in `rows` (a thread's part).
+pub fn im2col_rows(
+    x: &[f32],
+    input: Shape,
+    c: &Conv2d,
+    channels: std::ops::Range<usize>,
+    rows: std::ops::Range<usize>,
+    col: &mut Vec<f32>,
+) {
     let (ih, iw) = (input.h, input.w);
     let [kh, kw] = c.kernel;
     let [sh, sw] = c.stride;
     let [dh, dw] = c.dilation;
-    let oh = (ih + c.padding.top + c.padding.bottom - (kh - 1) * dh - 1) / sh + 1;
     let ow = (iw + c.padding.left + c.padding.right - (kw - 1) * dw - 1) / sw + 1;
     // Written front to back, each value once: zeros where a window leaves the image (no up-front
     // zeroing of the whole buffer).
     col.clear();
-    col.reserve(channels.len() * kh * kw * oh * ow);
+    col.reserve(channels.len() * kh * kw * rows.len() * ow);
     let zeros = |col: &mut Vec<f32>, n: usize| col.resize(col.len() + n, 0.0);
     // With stride 2, each input row is first split into its even and odd columns (once per channel),
     // so every row piece below is a contiguous copy (a stem's 3×3 stride-2 im2col: ≈ 2× faster).
@@ -494,7 +543,7 @@ pub fn im2col(x: &[f32], input: Shape, c: &Conv2d, channels: std::ops::Range<usi
                 let (shift, left) = (kx * dw, c.padding.left);
                 let first = left.saturating_sub(shift).div_ceil(sw).min(ow);
                 let end = (iw + left).saturating_sub(shift).div_ceil(sw).clamp(first, ow);
-                for oy in 0..oh {
+                for oy in rows.clone() {
                     let iy = (oy * sh + ky * dh) as isize - c.padding.top as isize;
                     if iy < 0 || iy >= ih as isize || first >= end {
                         zeros(col, ow);

@@ -133,10 +133,23 @@ pub fn direct(
 /// `layout`); the cells in the padding are not written.
 #[inline(always)]
 pub(super) fn scatter(x: &[f32], layout: &Layout, c: &Conv2d, iw: usize, planes: &mut [f32]) {
+    scatter_rows(x, layout, c, iw, planes, 0..x.len() / iw.max(1));
+}
+
+/// [`scatter`] of input rows `rows` only (each to where the whole plane's scatter puts it).
+#[inline(always)]
+pub(super) fn scatter_rows(
+    x: &[f32],
+    layout: &Layout,
+    c: &Conv2d,
+    iw: usize,
+    planes: &mut [f32],
+    rows: std::ops::Range<usize>,
+) {
     let Layout { pitch, plane, .. } = *layout;
     let [sh, sw] = c.stride;
     let (top, left) = (c.padding.top, c.padding.left);
-    for (y, row) in x.chunks_exact(iw).enumerate() {
+    for (y, row) in x.chunks_exact(iw).enumerate().skip(rows.start).take(rows.len()) {
         let r = y + top;
         let row_start = (r % sh) * sw * plane + (r / sh) * pitch;
         if sw == 1 {

@@ -3,7 +3,11 @@
 pub mod channels;
 pub mod conv;
 #[cfg(target_arch = "x86_64")]
-pub mod depthwise_chw_avx512;
+pub mod depthwise_chw;
+#[cfg(target_arch = "x86_64")]
+mod depthwise_chw_avx2;
+#[cfg(target_arch = "x86_64")]
+mod depthwise_chw_avx512;
 pub mod depthwise_hwc;
 #[cfg(target_arch = "x86_64")]
 mod depthwise_hwc_avx2;
