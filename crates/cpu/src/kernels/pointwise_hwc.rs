@@ -24,10 +24,11 @@
 //!
 //! With AVX2 (16 registers of 8 lanes, against 32 of 16) the tiles are 2 vectors × 6 pixels (12 sums,
 //! two weight vectors and a broadcast: 3 × 4 measured 1.2–1.6× slower, 2 × 7 on 7² maps slower than the
-//! crate) or 1 × 12 for the last 1–8 channels. The GEMM crate's AVX2 kernel is further below its speed
-//! on these shapes than its AVX-512 one (Lite0 on one thread, AVX-512 hidden: 13.5 GMAC/s on the 16 → 96
-//! over 112², 19–21 on the 7² layers, against 33–40 on 14² maps); the same shapes go to this kernel
-//! (`pointwise_layout` bench with tools/no_avx512.c preloaded: 1.1–1.4× the crate plus its epilogue).
+//! crate), 3 × 4 for the last 17–24 channels (each input read once for all of them) or 1 × 12 for the
+//! last 1–8 channels. The GEMM crate's AVX2 kernel is further below its speed on these shapes than its
+//! AVX-512 one (Lite0 on one thread, AVX-512 hidden: 13.5 GMAC/s on the 16 → 96 over 112², 19–21 on
+//! the 7² layers, against 33–40 on 14² maps); the same shapes go to this kernel (`pointwise_layout`
+//! bench with tools/no_avx512.c preloaded: 1.1–1.4× the crate plus its epilogue).
 
 #![allow(unsafe_code)] // std::arch intrinsics and unchecked loads behind the entry point's checks
 
@@ -195,8 +196,12 @@ pub fn pointwise_uninit_with(isa: Isa, p: &Pointwise, weight: &[f32], out: &mut 
                         _ => avx512::tile::<1, 12>(&ops, out, t0..t1, o0),
                     },
                     // Two vectors (16 channels) × 6 pixels; 3 × 4 measured 1.2–1.6× slower (the
-                    // `pointwise_layout` bench, AVX-512 hidden), one for the last 1–8 channels.
+                    // `pointwise_layout` bench, AVX-512 hidden), except for the last 17–24 channels: there
+                    // it reads each input once where 2 × 6 then 1 × 12 read it twice (Lite0's projections
+                    // to 24 channels over 56², weights in L3: 1.08–1.16× faster). One vector for the last
+                    // 1–8.
                     Isa::Avx2 => match left {
+                        17..=24 => avx2::tile::<3, 4>(&ops, out, t0..t1, o0),
                         9.. => avx2::tile::<2, 6>(&ops, out, t0..t1, o0),
                         _ => avx2::tile::<1, 12>(&ops, out, t0..t1, o0),
                     },
@@ -365,6 +370,7 @@ mod tests {
             (32, 24, 50),
             (80, 16, 13),
             (12, 40, 6),
+            (20, 40, 30),
         ]
         .iter()
         .enumerate()

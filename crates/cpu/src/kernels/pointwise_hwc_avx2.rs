@@ -1,5 +1,5 @@
 //! The register tiles of `pointwise_hwc.rs` in AVX2+FMA intrinsics, for CPUs without AVX-512 (most
-//! laptops): 8 output channels a vector; 2 vectors × 6 pixels or 1 × 12 keep 12 sums, the weight
+//! laptops): 8 output channels a vector; 2 vectors × 6 pixels, 3 × 4 or 1 × 12 keep 12 sums, the weight
 //! vectors and a broadcast input in the 16 registers. The last vector of a block is masked
 //! (`vmaskmovps`) only when the output channels end inside it.
 
