@@ -132,6 +132,8 @@ pub fn depthwise_hwc(
 /// 144×56² 3×3 119 → 75 µs, 192×28² 37 → 29, 480×14² 26 → 18, 576×14² 32 → 21, 384×14² 21 → 16;
 /// 240×28² 5×5 92 → 71, 480×14² 52 → 37, 672×14² 72 → 54; on 7² maps equal or 3% slower (1152×7²,
 /// 960×7²), so they keep `rows_of`. Over a run: Lite0 4–5% faster, MobileNetV2 ~4.5% (interleaved).
+/// The AVX2 kernel (`depthwise_hwc_avx2.rs` `rows`) takes 3×3 and 5×5 layers of stride 1 or 2 from the
+/// same output width.
 #[cfg(target_arch = "x86_64")]
 const SAME_MIN_WIDTH: usize = 14;
 
@@ -467,7 +469,7 @@ mod tests {
             (32, [5, 3], [2, 1], Padding::symmetric(2, 1), [10, 17]),
             (16, [1, 1], [1, 1], Padding::uniform(0), [4, 11]),
             // 3×3 and 5×5 "same" maps at least 14 wide take `rows_same_3x3` and `rows_same::<5>` on
-            // AVX-512 CPUs and `depthwise_hwc_avx2::rows_same` on AVX2 ones, unless the activation is
+            // AVX-512 CPUs and `depthwise_hwc_avx2::rows` on AVX2 ones, unless the activation is
             // one they leave to the general kernels (h-swish here).
             (32, [3, 3], [1, 1], Padding::uniform(1), [6, 40]),
             (48, [3, 3], [1, 1], Padding::uniform(1), [5, 14]),
