@@ -41,16 +41,8 @@ fn handles_with(isa: Isa, c: &Conv2d, output: Shape) -> bool {
         && c.stride == [1, 1]
         && c.dilation == [1, 1]
         && (c.kernel == [3, 3] || c.kernel == [5, 5])
-        && output.w >= lanes(isa)
+        && output.w >= isa.lanes()
         && isa.available()
-}
-
-/// Pixels in a vector.
-fn lanes(isa: Isa) -> usize {
-    match isa {
-        Isa::Avx512 => 16,
-        Isa::Avx2 => 8,
-    }
 }
 
 /// The convolution of CHW `x` into `planes`: for each `(channel, out)`, `out` receives that channel's

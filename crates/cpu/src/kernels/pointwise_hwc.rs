@@ -80,6 +80,14 @@ impl Isa {
         }
     }
 
+    /// `f32` values in one vector register.
+    pub fn lanes(self) -> usize {
+        match self {
+            Isa::Avx512 => 16,
+            Isa::Avx2 => 8,
+        }
+    }
+
     /// Whether this CPU can run `self`.
     pub fn available(self) -> bool {
         match self {

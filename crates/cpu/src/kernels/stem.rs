@@ -33,14 +33,6 @@ impl Isa {
             Isa::Avx2 => 4,
         }
     }
-
-    /// Pixels in a vector.
-    fn lanes(self) -> usize {
-        match self {
-            Isa::Avx512 => 16,
-            Isa::Avx2 => 8,
-        }
-    }
 }
 
 /// Output channels of a block on every CPU: threads split the output by multiples of it.
